@@ -1,0 +1,217 @@
+#pragma once
+// The user-facing calls: ckpt::save, ckpt::load and ckpt::reader.
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ckpt/core/convert.hpp"
+#include "ckpt/core/error.hpp"
+#include "ckpt/core/options.hpp"
+#include "ckpt/core/tensor.hpp"
+#include "ckpt/formats/format.hpp"
+#include "ckpt/formats/registry.hpp"
+#include "ckpt/reflect/tree.hpp"
+
+namespace ckpt {
+
+// Every leaf of `object` with its canonical path, in visiting order. Duplicate paths (two children
+// of one trackable() given the same name) are an error rather than a silently lost tensor.
+template <class T>
+std::vector<named_tensor> collect_tensors(const T& object) {
+  static_assert(!leaf<T>, "ckpt::save takes a struct or container of tensors, not a bare tensor");
+  std::vector<named_tensor> tensors;
+  for_each_leaf(object, [&](const std::string& path, tensor_view view) {
+    tensors.push_back({path, std::move(view)});
+  });
+  std::vector<const std::string*> paths;
+  paths.reserve(tensors.size());
+  for (const auto& t : tensors) paths.push_back(&t.path);
+  std::sort(paths.begin(), paths.end(), [](auto* a, auto* b) { return *a < *b; });
+  auto dup = std::adjacent_find(paths.begin(), paths.end(), [](auto* a, auto* b) { return *a == *b; });
+  if (dup != paths.end()) throw error(errc::bad_format, "two tensors have the same path", {}, **dup);
+  return tensors;
+}
+
+template <class T>
+void save_to(const T& object, format_writer& writer) {
+  writer.write(collect_tensors(object));
+}
+
+template <class T>
+void save(const T& object, const std::filesystem::path& path, const save_options& options = {}) {
+  auto tensors = collect_tensors(object);
+  try {
+    format_for_save(path, options.format).create(path, options)->write(tensors);
+  } catch (error& e) {
+    e.with_file(path.string());
+    throw;
+  }
+}
+
+namespace detail {
+
+inline std::string renamed(const std::string& stored, const load_options& options) {
+  if (auto it = options.rename.find(stored); it != options.rename.end()) return it->second;
+  for (const auto& [from, to] : options.rename_prefix) {
+    if (!stored.starts_with(from)) continue;
+    if (stored.size() == from.size()) return to;
+    if (from.empty() || stored[from.size()] == '/') {
+      std::string rest = stored.substr(from.empty() ? 0 : from.size() + 1);
+      return to.empty() ? rest : to + "/" + rest;
+    }
+  }
+  return stored;
+}
+
+inline std::string and_more(std::size_t n) {
+  return n > 1 ? " (and " + std::to_string(n - 1) + " more)" : "";
+}
+
+}  // namespace detail
+
+// Reads every matched entry into `object`. Keys, dtypes and containers are all checked before the
+// first tensor is read, so a mismatched file fails without reading tensor data.
+template <class T>
+void load_from(T& object, format_reader& reader, const load_options& options = {}) {
+  const auto& entries = reader.entries();
+  std::vector<std::pair<std::string, std::size_t>> paths;
+  paths.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) paths.emplace_back(detail::renamed(entries[i].path, options), i);
+  const key_index keys(std::move(paths));
+  load_plan plan = plan_load(object, keys);
+
+  if (!plan.missing.empty() && !options.allow_missing)
+    throw error(errc::missing_key, "the file has no entry for this field" + detail::and_more(plan.missing.size()),
+                {}, plan.missing.front());
+  if (!options.allow_unexpected) {
+    std::vector<bool> bound(entries.size());
+    for (const auto& b : plan.bindings) bound[b.entry] = true;
+    const auto extra = static_cast<std::size_t>(std::count(bound.begin(), bound.end(), false));
+    if (extra > 0) {
+      const auto first = static_cast<std::size_t>(std::find(bound.begin(), bound.end(), false) - bound.begin());
+      throw error(errc::unexpected_key, "no field takes this stored entry" + detail::and_more(extra), {},
+                  entries[first].name);
+    }
+  }
+  for (const auto& b : plan.bindings) {
+    const auto& e = entries[b.entry];
+    if (!convertible(e.dtype, b.leaf_dtype, options.convert))
+      throw error(errc::dtype_mismatch,
+                  "stored as " + describe(e.dtype) + " but the field '" + b.path + "' is " + describe(b.leaf_dtype) +
+                      (options.convert == conversion::none ? " (load_options::convert allows conversion)" : ""),
+                  {}, e.name);
+  }
+  for (const auto& b : plan.bindings) {
+    const auto& e = entries[b.entry];
+    try {
+      mutable_tensor_view out = b.prepare(e.dtype, e.shape);
+      if (out.dtype == e.dtype) {
+        reader.read(b.entry, out);
+        continue;
+      }
+      // Read the stored dtype beside the field, then convert into it.
+      std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
+      mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
+      reader.read(b.entry, stored);
+      convert(stored, out);
+    } catch (error& err) {
+      err.with_key(e.name);
+      throw;
+    }
+  }
+}
+
+inline std::unique_ptr<format_reader> open_reader(const std::filesystem::path& path,
+                                                  const load_options& options = {}) {
+  try {
+    return format_for_load(path, options.format).open(path, options);
+  } catch (error& e) {
+    e.with_file(path.string());
+    throw;
+  }
+}
+
+template <class T>
+void load(T& object, const std::filesystem::path& path, const load_options& options = {}) {
+  auto reader = open_reader(path, options);
+  try {
+    load_from(object, *reader, options);
+  } catch (error& e) {
+    e.with_file(path.string());
+    throw;
+  }
+}
+
+// Inspects any supported file without a struct.
+class reader {
+  // Runs fn on the entry's index, adding file and key to any error it throws.
+  template <class Fn>
+  decltype(auto) guarded(std::string_view key, Fn&& fn) {
+    const std::size_t i = index_of(key);
+    try {
+      return fn(i);
+    } catch (error& e) {
+      e.with_key(entries()[i].name).with_file(path_.string());
+      throw;
+    }
+  }
+
+ public:
+  explicit reader(const std::filesystem::path& path, const load_options& options = {})
+      : path_(path), impl_(open_reader(path, options)) {}
+
+  std::string format() const { return impl_->format(); }
+  const std::vector<entry>& entries() const { return impl_->entries(); }
+  std::map<std::string, std::string> metadata() const { return impl_->metadata(); }
+  format_reader& impl() noexcept { return *impl_; }
+
+  // The entry stored under `key` (as stored, or its canonical path).
+  const entry& find(std::string_view key) const { return entries()[index_of(key)]; }
+  bool contains(std::string_view key) const { return lookup(key).has_value(); }
+
+  checksum_status verify(std::string_view key) {
+    return guarded(key, [&](std::size_t i) { return impl_->verify(i); });
+  }
+
+  // One tensor, converted to T where `policy` allows.
+  template <element T>
+  tensor<T> read(std::string_view key, conversion policy = conversion::none) {
+    return guarded(key, [&](std::size_t i) {
+      const entry& e = entries()[i];
+      if (!convertible(e.dtype, dtype_of<T>, policy))
+        throw error(errc::dtype_mismatch, "stored as " + describe(e.dtype) + ", asked for " + describe(dtype_of<T>));
+      tensor<T> t;
+      mutable_tensor_view out = tensor_traits<tensor<T>>::prepare(t, e.dtype, e.shape);
+      if (e.dtype == out.dtype) {
+        impl_->read(i, out);
+      } else {
+        std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
+        mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
+        impl_->read(i, stored);
+        convert(stored, out);
+      }
+      return t;
+    });
+  }
+
+ private:
+  std::optional<std::size_t> lookup(std::string_view key) const {
+    const auto& es = entries();
+    for (std::size_t i = 0; i < es.size(); ++i)
+      if (es[i].name == key) return i;
+    for (std::size_t i = 0; i < es.size(); ++i)
+      if (es[i].path == key) return i;
+    return std::nullopt;
+  }
+  std::size_t index_of(std::string_view key) const {
+    if (auto i = lookup(key)) return *i;
+    throw error(errc::missing_key, "no such entry", path_.string(), std::string(key));
+  }
+  std::filesystem::path path_;
+  std::unique_ptr<format_reader> impl_;
+};
+
+}  // namespace ckpt

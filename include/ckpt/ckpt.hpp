@@ -1,0 +1,5 @@
+#pragma once
+// Everything in ckpt that needs no external library beyond the core's: the API, reflection and
+// every built-in format. HDF5 lives in <ckpt/hdf5.hpp>.
+
+#include "ckpt/api.hpp"

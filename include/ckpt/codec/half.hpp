@@ -1,0 +1,491 @@
+#pragma once
+// 16-bit floating-point storage types. They hold bits only: arithmetic happens in float, and every
+// narrowing rounds to nearest, ties to even, like TensorFlow, PyTorch and numpy.
+//
+// NaN rule, shared by the scalar code and every SIMD path so that all of them agree bit for bit:
+// a NaN converts to a quiet NaN of the same sign that keeps as many of the leading payload bits as
+// the destination holds. That is what IEEE 754 convertFormat asks for and what F16C's VCVTPS2PH and
+// VCVTPH2PS do in hardware, so the F16C paths need no fix-up.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+
+#if defined(__x86_64__) && !defined(CKPT_DISABLE_SIMD)
+#include <cpuid.h>
+#include <immintrin.h>
+#define CKPT_HALF_X86_SIMD 1
+#else
+#define CKPT_HALF_X86_SIMD 0
+#endif
+
+namespace ckpt {
+
+struct bfloat16 {
+  std::uint16_t bits = 0;
+
+  constexpr bfloat16() = default;
+  explicit bfloat16(float f) noexcept : bits(from_float(f)) {}
+  static constexpr bfloat16 from_bits(std::uint16_t b) noexcept {
+    bfloat16 h;
+    h.bits = b;
+    return h;
+  }
+  explicit operator float() const noexcept { return to_float(bits); }
+
+  static constexpr float to_float(std::uint16_t b) noexcept {
+    std::uint32_t u = std::uint32_t{b} << 16;
+    if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;  // see the NaN rule at the top
+    return std::bit_cast<float>(u);
+  }
+
+  static constexpr std::uint16_t from_float(float f) noexcept {
+    const auto u = std::bit_cast<std::uint32_t>(f);
+    // A NaN must stay a NaN: rounding could carry its payload into the exponent and make Inf.
+    if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x0040u);
+    const std::uint32_t rounding = 0x7fffu + ((u >> 16) & 1u);
+    return static_cast<std::uint16_t>((u + rounding) >> 16);
+  }
+  friend constexpr bool operator==(bfloat16 a, bfloat16 b) noexcept {
+    // IEEE equality: NaN differs from everything, +0 equals -0.
+    const bool a_nan = (a.bits & 0x7fffu) > 0x7f80u, b_nan = (b.bits & 0x7fffu) > 0x7f80u;
+    if (a_nan || b_nan) return false;
+    return a.bits == b.bits || ((a.bits | b.bits) & 0x7fffu) == 0;
+  }
+};
+
+struct float16 {
+  std::uint16_t bits = 0;
+
+  constexpr float16() = default;
+  explicit float16(float f) noexcept : bits(from_float(f)) {}
+  static constexpr float16 from_bits(std::uint16_t b) noexcept {
+    float16 h;
+    h.bits = b;
+    return h;
+  }
+  explicit operator float() const noexcept { return to_float(bits); }
+
+  static constexpr float to_float(std::uint16_t h) noexcept {
+    const std::uint32_t sign = std::uint32_t{h & 0x8000u} << 16;
+    const std::uint32_t exponent = (h >> 10) & 0x1fu;
+    std::uint32_t mantissa = h & 0x3ffu;
+    std::uint32_t u;
+    if (exponent == 0x1f) {
+      // Signalling NaNs come out quiet (see the NaN rule at the top); Inf has no mantissa bits.
+      u = sign | 0x7f800000u | (mantissa << 13) | (mantissa != 0 ? 0x00400000u : 0u);
+    } else if (exponent != 0) {
+      u = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    } else if (mantissa == 0) {
+      u = sign;
+    } else {
+      // Subnormal half: normalise into float's wider exponent range.
+      int e = 113;
+      while ((mantissa & 0x400u) == 0) {
+        mantissa <<= 1;
+        --e;
+      }
+      u = sign | (std::uint32_t(e) << 23) | ((mantissa & 0x3ffu) << 13);
+    }
+    return std::bit_cast<float>(u);
+  }
+
+  static constexpr std::uint16_t from_float(float f) noexcept {
+    const auto u = std::bit_cast<std::uint32_t>(f);
+    const auto sign = static_cast<std::uint16_t>((u >> 16) & 0x8000u);
+    const std::uint32_t abs = u & 0x7fffffffu;
+    if (abs > 0x7f800000u) return sign | 0x7e00u | static_cast<std::uint16_t>((abs >> 13) & 0x1ffu);
+    if (abs >= 0x477ff000u) return sign | 0x7c00u;  // rounds to or beyond 65520: infinity
+    if (abs < 0x38800000u) {
+      // Result is subnormal or zero: shift the implicit-one mantissa into place, rounding once.
+      if (abs < 0x33000000u) return sign;  // below half the smallest subnormal
+      const std::uint32_t e = abs >> 23;
+      const std::uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+      const std::uint32_t shift = 126 - e;  // 14..24
+      const std::uint32_t half_ulp = 1u << (shift - 1);
+      const std::uint32_t rest = m & ((1u << shift) - 1);
+      std::uint32_t r = m >> shift;
+      if (rest > half_ulp || (rest == half_ulp && (r & 1u))) ++r;
+      return sign | static_cast<std::uint16_t>(r);
+    }
+    const std::uint32_t rounded = abs + 0xfffu + ((abs >> 13) & 1u);
+    return sign | static_cast<std::uint16_t>((rounded - 0x38000000u) >> 13);
+  }
+  friend constexpr bool operator==(float16 a, float16 b) noexcept {
+    const bool a_nan = (a.bits & 0x7fffu) > 0x7c00u, b_nan = (b.bits & 0x7fffu) > 0x7c00u;
+    if (a_nan || b_nan) return false;
+    return a.bits == b.bits || ((a.bits | b.bits) & 0x7fffu) == 0;
+  }
+};
+
+// The bulk kernels read and write these arrays as raw 16-bit lanes.
+static_assert(sizeof(float16) == 2 && alignof(float16) == 2);
+static_assert(sizeof(bfloat16) == 2 && alignof(bfloat16) == 2);
+static_assert(std::is_trivially_copyable_v<float16> && std::is_trivially_copyable_v<bfloat16>);
+static_assert(std::is_standard_layout_v<float16> && std::is_standard_layout_v<bfloat16>);
+
+namespace half_impl {
+
+// f16c_avx2 needs F16C, AVX and AVX2; avx512 needs AVX-512 F, BW and VL (BW/VL only for masked
+// 16-bit tail loads and stores). There is deliberately no AVX512-BF16 path: VCVTNEPS2BF16 always
+// flushes float subnormals to zero, which would disagree with the scalar rounding.
+enum class path : unsigned char { scalar, f16c_avx2, avx512 };
+inline constexpr path all_paths[] = {path::scalar, path::f16c_avx2, path::avx512};
+
+inline constexpr const char* name(path p) noexcept {
+  switch (p) {
+    case path::scalar:
+      return "scalar";
+    case path::f16c_avx2:
+      return "f16c_avx2";
+    case path::avx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+// Value of the CKPT_DISABLE_SIMD environment variable -> whether it asks for the scalar path.
+inline constexpr bool env_disables_simd(const char* value) noexcept {
+  return value != nullptr && value[0] != '\0' && !(value[0] == '0' && value[1] == '\0');
+}
+
+// ---- scalar twins: always compiled, the reference every other path must match bit for bit ----
+
+inline void scalar_f32_to_f16(const float* src, float16* dst, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dst[i].bits = float16::from_float(src[i]);
+}
+inline void scalar_f16_to_f32(const float16* src, float* dst, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = float16::to_float(src[i].bits);
+}
+inline void scalar_f32_to_bf16(const float* src, bfloat16* dst, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dst[i].bits = bfloat16::from_float(src[i]);
+}
+inline void scalar_bf16_to_f32(const bfloat16* src, float* dst, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = bfloat16::to_float(src[i].bits);
+}
+
+#if CKPT_HALF_X86_SIMD
+
+// ---- F16C (float16) and AVX2 (bfloat16), 8 lanes ----
+
+// Tails go through a zero-padded stack buffer so that short arrays still take the vector
+// instruction; the scalar twin is only the reference, never a silent fallback.
+__attribute__((target("f16c,avx"))) inline void f16c_f32_to_f16(const float* src, float16* dst,
+                                                                std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    const __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(src + i + 8), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 8), b);
+  }
+  for (; i + 8 <= n; i += 8) {
+    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), a);
+  }
+  if (i < n) {
+    float in[8] = {};
+    std::uint16_t out[8];
+    std::memcpy(in, src + i, (n - i) * sizeof(float));
+    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(in), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), a);
+    std::memcpy(dst + i, out, (n - i) * sizeof(float16));
+  }
+}
+
+__attribute__((target("f16c,avx"))) inline void f16c_f16_to_f32(const float16* src, float* dst,
+                                                                std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 8));
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(a));
+    _mm256_storeu_ps(dst + i + 8, _mm256_cvtph_ps(b));
+  }
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  }
+  if (i < n) {
+    std::uint16_t in[8] = {};
+    float out[8];
+    std::memcpy(in, src + i, (n - i) * sizeof(float16));
+    _mm256_storeu_ps(out, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in))));
+    std::memcpy(dst + i, out, (n - i) * sizeof(float));
+  }
+}
+
+// Same arithmetic as bfloat16::from_float, on 8 lanes; the result sits in the low half of each
+// 32-bit lane.
+__attribute__((target("avx2"))) inline __m256i avx2_bf16_round(__m256i u) noexcept {
+  const __m256i abs = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
+  const __m256i is_nan = _mm256_cmpgt_epi32(abs, _mm256_set1_epi32(0x7f800000));
+  const __m256i high = _mm256_srli_epi32(u, 16);
+  const __m256i bias =
+      _mm256_add_epi32(_mm256_and_si256(high, _mm256_set1_epi32(1)), _mm256_set1_epi32(0x7fff));
+  const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(u, bias), 16);
+  const __m256i quiet = _mm256_or_si256(high, _mm256_set1_epi32(0x40));
+  return _mm256_blendv_epi8(rounded, quiet, is_nan);
+}
+
+// 16 floats -> 16 bfloat16. packus works per 128-bit lane, so the qwords come out as
+// a0-3 b0-3 a4-7 b4-7 and need one cross-lane permute.
+__attribute__((target("avx2"))) inline __m256i avx2_bf16_round16(const float* src) noexcept {
+  const __m256i a = avx2_bf16_round(_mm256_castps_si256(_mm256_loadu_ps(src)));
+  const __m256i b = avx2_bf16_round(_mm256_castps_si256(_mm256_loadu_ps(src + 8)));
+  return _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xd8);
+}
+
+__attribute__((target("avx2"))) inline void avx2_f32_to_bf16(const float* src, bfloat16* dst,
+                                                             std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), avx2_bf16_round16(src + i));
+  }
+  if (i < n) {
+    float in[16] = {};
+    std::uint16_t out[16];
+    std::memcpy(in, src + i, (n - i) * sizeof(float));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), avx2_bf16_round16(in));
+    std::memcpy(dst + i, out, (n - i) * sizeof(bfloat16));
+  }
+}
+
+__attribute__((target("avx2"))) inline __m256 avx2_bf16_widen(__m128i h) noexcept {
+  const __m256i w = _mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16);
+  const __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(w, _mm256_set1_epi32(0x7fffffff)),
+                                            _mm256_set1_epi32(0x7f800000));
+  const __m256i quiet_bit = _mm256_and_si256(is_nan, _mm256_set1_epi32(0x00400000));
+  return _mm256_castsi256_ps(_mm256_or_si256(w, quiet_bit));
+}
+
+__attribute__((target("avx2"))) inline void avx2_bf16_to_f32(const bfloat16* src, float* dst,
+                                                             std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i));
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 8));
+    _mm256_storeu_ps(dst + i, avx2_bf16_widen(a));
+    _mm256_storeu_ps(dst + i + 8, avx2_bf16_widen(b));
+  }
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(dst + i,
+                     avx2_bf16_widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  }
+  if (i < n) {
+    std::uint16_t in[8] = {};
+    float out[8];
+    std::memcpy(in, src + i, (n - i) * sizeof(bfloat16));
+    _mm256_storeu_ps(out, avx2_bf16_widen(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in))));
+    std::memcpy(dst + i, out, (n - i) * sizeof(float));
+  }
+}
+
+// ---- AVX-512, 16 lanes; tails use masked loads/stores, which never touch masked-off memory ----
+
+// GCC 12's own AVX-512 intrinsics start from _mm512_undefined_*() and trip a false
+// -Wmaybe-uninitialized once inlined (GCC PR 105593, fixed in later releases).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+inline __mmask16 tail_mask(std::size_t count) noexcept {
+  return static_cast<__mmask16>((1u << count) - 1u);  // count < 16
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f32_to_f16(
+    const float* src, float16* dst, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
+  }
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm256_mask_storeu_epi16(dst + i, m, h);
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f16_to_f32(
+    const float16* src, float* dst, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(h));
+  }
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + i)));
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512i avx512_bf16_round(
+    __m512i u) noexcept {
+  const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
+  const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(abs, _mm512_set1_epi32(0x7f800000));
+  const __m512i high = _mm512_srli_epi32(u, 16);
+  const __m512i bias =
+      _mm512_add_epi32(_mm512_and_si512(high, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fff));
+  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
+  return _mm512_mask_or_epi32(rounded, is_nan, high, _mm512_set1_epi32(0x40));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f32_to_bf16(
+    const float* src, bfloat16* dst, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i r = avx512_bf16_round(_mm512_loadu_si512(src + i));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtepi32_epi16(r));
+  }
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512i r = avx512_bf16_round(_mm512_maskz_loadu_epi32(m, src + i));
+    _mm512_mask_cvtepi32_storeu_epi16(dst + i, m, r);
+  }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 avx512_bf16_widen(
+    __m256i h) noexcept {
+  const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
+  const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(
+      _mm512_and_si512(w, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+  return _mm512_castsi512_ps(_mm512_mask_or_epi32(w, is_nan, w, _mm512_set1_epi32(0x00400000)));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_bf16_to_f32(
+    const bfloat16* src, float* dst, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+    _mm512_storeu_ps(dst + i, avx512_bf16_widen(h));
+  }
+  if (i < n) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(dst + i, m, avx512_bf16_widen(_mm256_maskz_loadu_epi16(m, src + i)));
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+inline bool cpu_has_f16c() noexcept {
+  // __builtin_cpu_supports has no "f16c" on clang 14, so read CPUID.1:ECX directly; the "avx"
+  // check below is what guarantees the OS saves YMM state.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx & bit_F16C) != 0;
+}
+
+#endif  // CKPT_HALF_X86_SIMD
+
+// Whether this build contains path p and this CPU can run it (ignores CKPT_DISABLE_SIMD in the
+// environment, so tests can still compare every path the machine has).
+inline bool available(path p) noexcept {
+#if CKPT_HALF_X86_SIMD
+  static const bool has_avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && cpu_has_f16c();
+  }();
+  static const bool has_avx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl");
+  }();
+  switch (p) {
+    case path::scalar:
+      return true;
+    case path::f16c_avx2:
+      return has_avx2;
+    case path::avx512:
+      return has_avx512;
+  }
+  return false;
+#else
+  return p == path::scalar;
+#endif
+}
+
+// The path the public ckpt::convert overloads use, fixed at first call.
+inline path selected() noexcept {
+  static const path chosen = [] {
+    if (env_disables_simd(std::getenv("CKPT_DISABLE_SIMD"))) return path::scalar;
+    if (available(path::avx512)) return path::avx512;
+    if (available(path::f16c_avx2)) return path::f16c_avx2;
+    return path::scalar;
+  }();
+  return chosen;
+}
+
+// Run one particular path. Precondition: available(p).
+inline void convert_with(path p, const float* src, float16* dst, std::size_t n) noexcept {
+  switch (p) {
+#if CKPT_HALF_X86_SIMD
+    case path::f16c_avx2:
+      return f16c_f32_to_f16(src, dst, n);
+    case path::avx512:
+      return avx512_f32_to_f16(src, dst, n);
+#endif
+    default:
+      return scalar_f32_to_f16(src, dst, n);
+  }
+}
+inline void convert_with(path p, const float16* src, float* dst, std::size_t n) noexcept {
+  switch (p) {
+#if CKPT_HALF_X86_SIMD
+    case path::f16c_avx2:
+      return f16c_f16_to_f32(src, dst, n);
+    case path::avx512:
+      return avx512_f16_to_f32(src, dst, n);
+#endif
+    default:
+      return scalar_f16_to_f32(src, dst, n);
+  }
+}
+inline void convert_with(path p, const float* src, bfloat16* dst, std::size_t n) noexcept {
+  switch (p) {
+#if CKPT_HALF_X86_SIMD
+    case path::f16c_avx2:
+      return avx2_f32_to_bf16(src, dst, n);
+    case path::avx512:
+      return avx512_f32_to_bf16(src, dst, n);
+#endif
+    default:
+      return scalar_f32_to_bf16(src, dst, n);
+  }
+}
+inline void convert_with(path p, const bfloat16* src, float* dst, std::size_t n) noexcept {
+  switch (p) {
+#if CKPT_HALF_X86_SIMD
+    case path::f16c_avx2:
+      return avx2_bf16_to_f32(src, dst, n);
+    case path::avx512:
+      return avx512_bf16_to_f32(src, dst, n);
+#endif
+    default:
+      return scalar_bf16_to_f32(src, dst, n);
+  }
+}
+
+}  // namespace half_impl
+
+// Bulk conversions; src and dst must not overlap. Results are identical whichever path runs.
+inline void convert(const float* src, float16* dst, std::size_t n) noexcept {
+  half_impl::convert_with(half_impl::selected(), src, dst, n);
+}
+inline void convert(const float16* src, float* dst, std::size_t n) noexcept {
+  half_impl::convert_with(half_impl::selected(), src, dst, n);
+}
+inline void convert(const float* src, bfloat16* dst, std::size_t n) noexcept {
+  half_impl::convert_with(half_impl::selected(), src, dst, n);
+}
+inline void convert(const bfloat16* src, float* dst, std::size_t n) noexcept {
+  half_impl::convert_with(half_impl::selected(), src, dst, n);
+}
+
+}  // namespace ckpt
