@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build g++ clang
+  build-essential cmake ninja-build g++ clang libclang-rt-dev
   libboost1.81-dev nlohmann-json3-dev libzstd-dev libsnappy-dev libhdf5-dev
   catch2 libbenchmark-dev
 )

@@ -145,6 +145,39 @@ void load(T& object, const std::filesystem::path& path, const load_options& opti
   }
 }
 
+// Copies every entry of `from` into `to`, keeping canonical paths. Tensors the reader can show in
+// place (mapped files) are not copied; the others are read into memory first.
+inline void copy_tensors(format_reader& from, format_writer& to) {
+  const auto& entries = from.entries();
+  std::vector<named_tensor> tensors;
+  std::vector<std::unique_ptr<std::byte[]>> buffers;
+  std::vector<std::vector<std::string>> strings;
+  tensors.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const entry& e = entries[i];
+    try {
+      if (auto view = from.view(i)) {
+        tensors.push_back({e.path, *view});
+        continue;
+      }
+      mutable_tensor_view out{e.dtype, e.shape, {}, {}};
+      if (e.dtype == dtype::string) {
+        auto& s = strings.emplace_back(static_cast<std::size_t>(num_elements(e.shape)));
+        out.strings = s;
+      } else {
+        auto& b = buffers.emplace_back(new std::byte[e.bytes]);
+        out.bytes = {b.get(), static_cast<std::size_t>(e.bytes)};
+      }
+      from.read(i, out);
+      tensors.push_back({e.path, out});
+    } catch (error& err) {
+      err.with_key(e.name);
+      throw;
+    }
+  }
+  to.write(tensors);
+}
+
 // Inspects any supported file without a struct.
 class reader {
   // Runs fn on the entry's index, adding file and key to any error it throws.

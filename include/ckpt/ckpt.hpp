@@ -3,3 +3,5 @@
 // every built-in format. HDF5 lives in <ckpt/hdf5.hpp>.
 
 #include "ckpt/api.hpp"
+#include "ckpt/io/atomic_file.hpp"
+#include "ckpt/io/mapped_file.hpp"

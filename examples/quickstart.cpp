@@ -1,0 +1,87 @@
+// Quick start: define a model as plain structs, save it in every format ckpt has, load each file
+// back into a fresh model and check every tensor.
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <ckpt/ckpt.hpp>
+
+struct Dense {
+  ckpt::tensor<float> kernel;  // N-D, row-major
+  std::vector<float> bias;     // 1-D
+};
+
+struct Encoder {
+  std::vector<Dense> layers;  // children "0", "1", ...
+};
+
+struct Model {
+  Encoder encoder;
+  Dense head;
+  ckpt::tensor<ckpt::bfloat16> embedding;
+  std::int64_t step = 0;  // a scalar is a rank-0 tensor
+};
+
+Dense make_dense(std::uint64_t in, std::uint64_t out, float seed) {
+  Dense d{ckpt::tensor<float>({in, out}), std::vector<float>(out)};
+  for (std::size_t i = 0; i < d.kernel.size(); ++i) d.kernel[i] = seed + 0.25f * float(i);
+  for (std::size_t i = 0; i < out; ++i) d.bias[i] = -seed - float(i);
+  return d;
+}
+
+// Every leaf's dtype, shape and bytes by path, to compare two models tensor by tensor.
+std::map<std::string, ckpt::tensor_view> leaves(const Model& m) {
+  std::map<std::string, ckpt::tensor_view> out;
+  ckpt::for_each_leaf(m, [&](const std::string& path, const ckpt::tensor_view& t) { out[path] = t; });
+  return out;
+}
+
+bool same(const ckpt::tensor_view& a, const ckpt::tensor_view& b) {
+  return a.dtype == b.dtype && a.shape == b.shape && a.bytes.size() == b.bytes.size() &&
+         (a.bytes.empty() || std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size()) == 0);
+}
+
+int main() {
+  Model model;
+  model.encoder.layers = {make_dense(4, 8, 1.0f), make_dense(8, 8, 2.0f)};
+  model.head = make_dense(8, 2, 3.0f);
+  model.embedding = ckpt::tensor<ckpt::bfloat16>({3, 4});
+  for (std::size_t i = 0; i < model.embedding.size(); ++i) model.embedding[i] = ckpt::bfloat16(0.5f * float(i));
+  model.step = 1000;
+
+  const auto dir = std::filesystem::temp_directory_path() / "ckpt_quickstart";
+  std::filesystem::remove_all(dir);
+  int failures = 0, formats = 0;
+  std::printf("%-12s %-22s %8s  %-24s %s\n", "format", "file", "bytes", "tensor", "result");
+  for (const auto& format : ckpt::registered_formats()) {
+    if (format.extensions.empty()) continue;
+    ++formats;
+    const auto format_dir = dir / format.name;
+    std::filesystem::create_directories(format_dir);
+    const auto path = format_dir / ("model" + format.extensions.front());
+    std::string error;
+    Model loaded;
+    try {
+      ckpt::save(model, path);
+      ckpt::load(loaded, path);
+    } catch (const ckpt::error& e) {
+      error = e.what();
+    }
+    std::uintmax_t bytes = 0;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(format_dir))
+      if (f.is_regular_file()) bytes += f.file_size();
+    const auto expected = leaves(model), got = leaves(loaded);
+    for (const auto& [name, tensor] : expected) {
+      const bool ok = error.empty() && got.count(name) && same(tensor, got.at(name));
+      failures += !ok;
+      std::printf("%-12s %-22s %8ju  %-24s %s\n", format.name.c_str(),
+                  path.filename().string().c_str(), bytes, name.c_str(), ok ? "OK" : "FAIL");
+    }
+    if (!error.empty()) std::printf("  error: %s\n", error.c_str());
+  }
+  std::filesystem::remove_all(dir);
+  if (formats == 0) ++failures;
+  std::printf("%d formats: %s\n", formats, failures ? "some tensors did not round-trip" : "every tensor round-tripped");
+  return failures ? 1 : 0;
+}
