@@ -19,7 +19,8 @@ struct ckpt::tensor_traits<Image> {
   }
   static ckpt::mutable_tensor_view prepare(Image& img, ckpt::dtype, const ckpt::shape& s) {
     if (s.size() != 2)
-      throw ckpt::error(ckpt::errc::shape_mismatch, "an Image needs a rank-2 tensor, stored shape is " + ckpt::to_string(s));
+      throw ckpt::error(ckpt::errc::shape_mismatch,
+                        "an Image needs a rank-2 tensor, stored shape is " + ckpt::to_string(s));
     img.height = static_cast<std::uint32_t>(s[0]);
     img.width = static_cast<std::uint32_t>(s[1]);
     img.pixels.resize(s[0] * s[1]);
@@ -44,7 +45,7 @@ int main() {
   ckpt::load(loaded, path);
   std::filesystem::remove(path);
   const Image& second = loaded.images.at(1);
-  std::printf("%zu images; the second is %ux%u with pixels %d %d\n", loaded.images.size(), second.height,
-              second.width, second.pixels[0], second.pixels[1]);
+  std::printf("%zu images; the second is %ux%u with pixels %d %d\n", loaded.images.size(),
+              second.height, second.width, second.pixels[0], second.pixels[1]);
   return second.pixels == data.images[1].pixels && loaded.labels == data.labels ? 0 : 1;
 }

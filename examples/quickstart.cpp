@@ -33,7 +33,8 @@ Dense make_dense(std::uint64_t in, std::uint64_t out, float seed) {
 // Every leaf's dtype, shape and bytes by path, to compare two models tensor by tensor.
 std::map<std::string, ckpt::tensor_view> leaves(const Model& m) {
   std::map<std::string, ckpt::tensor_view> out;
-  ckpt::for_each_leaf(m, [&](const std::string& path, const ckpt::tensor_view& t) { out[path] = t; });
+  ckpt::for_each_leaf(m,
+                      [&](const std::string& path, const ckpt::tensor_view& t) { out[path] = t; });
   return out;
 }
 
@@ -47,7 +48,8 @@ int main() {
   model.encoder.layers = {make_dense(4, 8, 1.0f), make_dense(8, 8, 2.0f)};
   model.head = make_dense(8, 2, 3.0f);
   model.embedding = ckpt::tensor<ckpt::bfloat16>({3, 4});
-  for (std::size_t i = 0; i < model.embedding.size(); ++i) model.embedding[i] = ckpt::bfloat16(0.5f * float(i));
+  for (std::size_t i = 0; i < model.embedding.size(); ++i)
+    model.embedding[i] = ckpt::bfloat16(0.5f * float(i));
   model.step = 1000;
 
   const auto dir = std::filesystem::temp_directory_path() / "ckpt_quickstart";
@@ -82,6 +84,7 @@ int main() {
   }
   std::filesystem::remove_all(dir);
   if (formats == 0) ++failures;
-  std::printf("%d formats: %s\n", formats, failures ? "some tensors did not round-trip" : "every tensor round-tripped");
+  std::printf("%d formats: %s\n", formats,
+              failures ? "some tensors did not round-trip" : "every tensor round-tripped");
   return failures ? 1 : 0;
 }

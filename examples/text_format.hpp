@@ -28,7 +28,8 @@ class writer : public ckpt::format_writer {
       out << " :";
       static constexpr char hex[] = "0123456789abcdef";
       out << ' ';
-      for (std::byte b : t.bytes) out << hex[std::to_integer<int>(b) >> 4] << hex[std::to_integer<int>(b) & 15];
+      for (std::byte b : t.bytes)
+        out << hex[std::to_integer<int>(b) >> 4] << hex[std::to_integer<int>(b) & 15];
       out << '\n';
     }
     const std::string text = out.str();
@@ -66,10 +67,12 @@ class reader : public ckpt::format_reader {
       if (colon != ":" || hex.size() % 2 != 0)
         throw ckpt::error(ckpt::errc::bad_format, "bad line", path.string(), e.path);
       std::vector<std::byte> bytes(hex.size() / 2);
-      for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = std::byte(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+      for (std::size_t i = 0; i < bytes.size(); ++i)
+        bytes[i] = std::byte(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
       auto expected = ckpt::checked_byte_size(e.dtype, e.shape);
       if (!expected || *expected != bytes.size())
-        throw ckpt::error(ckpt::errc::bad_format, "byte count does not match the shape", path.string(), e.path);
+        throw ckpt::error(ckpt::errc::bad_format, "byte count does not match the shape",
+                          path.string(), e.path);
       e.bytes = bytes.size();
       entries_.push_back(std::move(e));
       data_.push_back(std::move(bytes));
@@ -91,8 +94,10 @@ inline bool register_format() {
       .name = "text",
       .extensions = {".ckpt.txt"},
       .detect = {},
-      .open = [](const std::filesystem::path& p, const ckpt::load_options&) { return std::make_unique<reader>(p); },
-      .create = [](const std::filesystem::path& p, const ckpt::save_options& o) { return std::make_unique<writer>(p, o); },
+      .open = [](const std::filesystem::path& p,
+                 const ckpt::load_options&) { return std::make_unique<reader>(p); },
+      .create = [](const std::filesystem::path& p,
+                   const ckpt::save_options& o) { return std::make_unique<writer>(p, o); },
   });
 }
 

@@ -35,12 +35,18 @@ arguments parse(int argc, char** argv) {
       if (i + 1 >= argc) throw std::invalid_argument(arg + " needs a value");
       return argv[++i];
     };
-    if (arg == "--json") a.json = true;
-    else if (arg == "--values") a.values = true;
-    else if (arg == "--format") a.format = value();
-    else if (arg == "--from") a.from = value();
-    else if (arg.starts_with("--")) throw std::invalid_argument("unknown option " + arg);
-    else a.positional.push_back(arg);
+    if (arg == "--json")
+      a.json = true;
+    else if (arg == "--values")
+      a.values = true;
+    else if (arg == "--format")
+      a.format = value();
+    else if (arg == "--from")
+      a.from = value();
+    else if (arg.starts_with("--"))
+      throw std::invalid_argument("unknown option " + arg);
+    else
+      a.positional.push_back(arg);
   }
   return a;
 }
@@ -60,21 +66,55 @@ nlohmann::ordered_json values_of(const ckpt::tensor_view& t) {
   auto as_float = [](auto v) { return static_cast<float>(v); };
   auto complex = [](auto v) { return nlohmann::ordered_json::array({v.real(), v.imag()}); };
   switch (t.dtype) {
-    case ckpt::dtype::float32: each(float{}, same); break;
-    case ckpt::dtype::float64: each(double{}, same); break;
-    case ckpt::dtype::float16: each(ckpt::float16{}, as_float); break;
-    case ckpt::dtype::bfloat16: each(ckpt::bfloat16{}, as_float); break;
-    case ckpt::dtype::int8: case ckpt::dtype::qint8: each(std::int8_t{}, same); break;
-    case ckpt::dtype::int16: case ckpt::dtype::qint16: each(std::int16_t{}, same); break;
-    case ckpt::dtype::int32: case ckpt::dtype::qint32: each(std::int32_t{}, same); break;
-    case ckpt::dtype::int64: each(std::int64_t{}, same); break;
-    case ckpt::dtype::uint16: case ckpt::dtype::quint16: each(std::uint16_t{}, same); break;
-    case ckpt::dtype::uint32: each(std::uint32_t{}, same); break;
-    case ckpt::dtype::uint64: each(std::uint64_t{}, same); break;
-    case ckpt::dtype::bool_: each(bool{}, same); break;
-    case ckpt::dtype::complex64: each(std::complex<float>{}, complex); break;
-    case ckpt::dtype::complex128: each(std::complex<double>{}, complex); break;
-    default: each(std::uint8_t{}, same); break;  // uint8, quint8 and the raw 1-byte types
+    case ckpt::dtype::float32:
+      each(float{}, same);
+      break;
+    case ckpt::dtype::float64:
+      each(double{}, same);
+      break;
+    case ckpt::dtype::float16:
+      each(ckpt::float16{}, as_float);
+      break;
+    case ckpt::dtype::bfloat16:
+      each(ckpt::bfloat16{}, as_float);
+      break;
+    case ckpt::dtype::int8:
+    case ckpt::dtype::qint8:
+      each(std::int8_t{}, same);
+      break;
+    case ckpt::dtype::int16:
+    case ckpt::dtype::qint16:
+      each(std::int16_t{}, same);
+      break;
+    case ckpt::dtype::int32:
+    case ckpt::dtype::qint32:
+      each(std::int32_t{}, same);
+      break;
+    case ckpt::dtype::int64:
+      each(std::int64_t{}, same);
+      break;
+    case ckpt::dtype::uint16:
+    case ckpt::dtype::quint16:
+      each(std::uint16_t{}, same);
+      break;
+    case ckpt::dtype::uint32:
+      each(std::uint32_t{}, same);
+      break;
+    case ckpt::dtype::uint64:
+      each(std::uint64_t{}, same);
+      break;
+    case ckpt::dtype::bool_:
+      each(bool{}, same);
+      break;
+    case ckpt::dtype::complex64:
+      each(std::complex<float>{}, complex);
+      break;
+    case ckpt::dtype::complex128:
+      each(std::complex<double>{}, complex);
+      break;
+    default:
+      each(std::uint8_t{}, same);
+      break;  // uint8, quint8 and the raw 1-byte types
   }
   return out;
 }
@@ -149,11 +189,13 @@ int inspect(const arguments& a) {
   std::size_t key_width = 3;
   for (const auto& e : entries) key_width = std::max(key_width, e.name.size());
   std::printf("%s: %s, %zu entries\n", a.positional[0].c_str(), r.format().c_str(), entries.size());
-  std::printf("%-*s  %-10s  %-16s  %12s  %s\n", int(key_width), "key", "dtype", "shape", "bytes", "checksum");
+  std::printf("%-*s  %-10s  %-16s  %12s  %s\n", int(key_width), "key", "dtype", "shape", "bytes",
+              "checksum");
   for (const auto& item : doc["entries"]) {
     std::vector<std::uint64_t> shape = item["shape"];
-    std::printf("%-*s  %-10s  %-16s  %12llu  %s\n", int(key_width), item["key"].get<std::string>().c_str(),
-                item["dtype"].get<std::string>().c_str(), ckpt::to_string(shape).c_str(),
+    std::printf("%-*s  %-10s  %-16s  %12llu  %s\n", int(key_width),
+                item["key"].get<std::string>().c_str(), item["dtype"].get<std::string>().c_str(),
+                ckpt::to_string(shape).c_str(),
                 static_cast<unsigned long long>(item["bytes"].get<std::uint64_t>()),
                 item["checksum"].get<std::string>().c_str());
     if (a.values) std::printf("  %s\n", dump(item["values"]).c_str());

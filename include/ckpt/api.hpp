@@ -30,8 +30,10 @@ std::vector<named_tensor> collect_tensors(const T& object) {
   paths.reserve(tensors.size());
   for (const auto& t : tensors) paths.push_back(&t.path);
   std::sort(paths.begin(), paths.end(), [](auto* a, auto* b) { return *a < *b; });
-  auto dup = std::adjacent_find(paths.begin(), paths.end(), [](auto* a, auto* b) { return *a == *b; });
-  if (dup != paths.end()) throw error(errc::bad_format, "two tensors have the same path", {}, **dup);
+  auto dup =
+      std::adjacent_find(paths.begin(), paths.end(), [](auto* a, auto* b) { return *a == *b; });
+  if (dup != paths.end())
+    throw error(errc::bad_format, "two tensors have the same path", {}, **dup);
   return tensors;
 }
 
@@ -79,30 +81,37 @@ void load_from(T& object, format_reader& reader, const load_options& options = {
   const auto& entries = reader.entries();
   std::vector<std::pair<std::string, std::size_t>> paths;
   paths.reserve(entries.size());
-  for (std::size_t i = 0; i < entries.size(); ++i) paths.emplace_back(detail::renamed(entries[i].path, options), i);
+  for (std::size_t i = 0; i < entries.size(); ++i)
+    paths.emplace_back(detail::renamed(entries[i].path, options), i);
   const key_index keys(std::move(paths));
   load_plan plan = plan_load(object, keys);
 
   if (!plan.missing.empty() && !options.allow_missing)
-    throw error(errc::missing_key, "the file has no entry for this field" + detail::and_more(plan.missing.size()),
-                {}, plan.missing.front());
+    throw error(errc::missing_key,
+                "the file has no entry for this field" + detail::and_more(plan.missing.size()), {},
+                plan.missing.front());
   if (!options.allow_unexpected) {
     std::vector<bool> bound(entries.size());
     for (const auto& b : plan.bindings) bound[b.entry] = true;
     const auto extra = static_cast<std::size_t>(std::count(bound.begin(), bound.end(), false));
     if (extra > 0) {
-      const auto first = static_cast<std::size_t>(std::find(bound.begin(), bound.end(), false) - bound.begin());
-      throw error(errc::unexpected_key, "no field takes this stored entry" + detail::and_more(extra), {},
+      const auto first =
+          static_cast<std::size_t>(std::find(bound.begin(), bound.end(), false) - bound.begin());
+      throw error(errc::unexpected_key,
+                  "no field takes this stored entry" + detail::and_more(extra), {},
                   entries[first].name);
     }
   }
   for (const auto& b : plan.bindings) {
     const auto& e = entries[b.entry];
     if (!convertible(e.dtype, b.leaf_dtype, options.convert))
-      throw error(errc::dtype_mismatch,
-                  "stored as " + describe(e.dtype) + " but the field '" + b.path + "' is " + describe(b.leaf_dtype) +
-                      (options.convert == conversion::none ? " (load_options::convert allows conversion)" : ""),
-                  {}, e.name);
+      throw error(
+          errc::dtype_mismatch,
+          "stored as " + describe(e.dtype) + " but the field '" + b.path + "' is " +
+              describe(b.leaf_dtype) +
+              (options.convert == conversion::none ? " (load_options::convert allows conversion)"
+                                                   : ""),
+          {}, e.name);
   }
   for (const auto& b : plan.bindings) {
     const auto& e = entries[b.entry];
@@ -215,7 +224,8 @@ class reader {
     return guarded(key, [&](std::size_t i) {
       const entry& e = entries()[i];
       if (!convertible(e.dtype, dtype_of<T>, policy))
-        throw error(errc::dtype_mismatch, "stored as " + describe(e.dtype) + ", asked for " + describe(dtype_of<T>));
+        throw error(errc::dtype_mismatch,
+                    "stored as " + describe(e.dtype) + ", asked for " + describe(dtype_of<T>));
       tensor<T> t;
       mutable_tensor_view out = tensor_traits<tensor<T>>::prepare(t, e.dtype, e.shape);
       if (e.dtype == out.dtype) {

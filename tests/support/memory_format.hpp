@@ -39,7 +39,8 @@ class memory_writer : public ckpt::format_writer {
     store_.tensors.clear();
     for (const auto& t : tensors)
       store_.tensors.push_back({t.path,
-                                {t.tensor.dtype, t.tensor.shape,
+                                {t.tensor.dtype,
+                                 t.tensor.shape,
                                  {t.tensor.bytes.begin(), t.tensor.bytes.end()},
                                  {t.tensor.strings.begin(), t.tensor.strings.end()}}});
   }
@@ -51,15 +52,16 @@ class memory_writer : public ckpt::format_writer {
 class memory_reader : public ckpt::format_reader {
  public:
   explicit memory_reader(const memory_store& store) : store_(store) {
-    for (auto& [p, t] : store.tensors)
-      entries_.push_back({p, p, t.dtype, t.shape, t.bytes.size()});
+    for (auto& [p, t] : store.tensors) entries_.push_back({p, p, t.dtype, t.shape, t.bytes.size()});
   }
   std::string format() const override { return "memory"; }
   const std::vector<ckpt::entry>& entries() const override { return entries_; }
   void read(std::size_t i, const ckpt::mutable_tensor_view& out) override {
     const auto& t = store_.tensors[i].second;
-    if (t.dtype == ckpt::dtype::string) std::copy(t.strings.begin(), t.strings.end(), out.strings.begin());
-    else if (!t.bytes.empty()) std::memcpy(out.bytes.data(), t.bytes.data(), t.bytes.size());
+    if (t.dtype == ckpt::dtype::string)
+      std::copy(t.strings.begin(), t.strings.end(), out.strings.begin());
+    else if (!t.bytes.empty())
+      std::memcpy(out.bytes.data(), t.bytes.data(), t.bytes.size());
   }
 
  private:

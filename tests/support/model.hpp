@@ -150,7 +150,7 @@ inline Model make_model(model_parts parts = {}) {
   m.scalars.u32 = 4294967295u;
   m.scalars.u64 = std::numeric_limits<std::uint64_t>::max() - 2;  // beyond double's 2^53
   m.scalars.flag = true;
-  m.scalars.f16 = ckpt::float16::from_bits(0x8001);   // the smallest negative subnormal
+  m.scalars.f16 = ckpt::float16::from_bits(0x8001);    // the smallest negative subnormal
   m.scalars.bf16 = ckpt::bfloat16::from_bits(0x7f7f);  // the largest finite
 
   m.empty_rows = ckpt::tensor<std::int32_t>({0, 3});

@@ -51,11 +51,18 @@ TEST_CASE("aggregate member names come from the compiler", "[reflect]") {
 TEST_CASE("every tier and container yields canonical paths", "[reflect]") {
   const Model model = make_model();
   const auto paths = store_of(model).paths();
-  const std::vector<std::string> expected_some = {
-      "blocks/0/dense/kernel", "blocks/2/attention/query", "blocks/1/attention/scale",
-      "blocks/0/norm/gamma",   "heads/1/bias",             "adapters/lora_a/kernel",
-      "projection/kernel",     "scalars/u64",              "mask",
-      "complex/c128",          "text/vocab",               "empty_rows"};
+  const std::vector<std::string> expected_some = {"blocks/0/dense/kernel",
+                                                  "blocks/2/attention/query",
+                                                  "blocks/1/attention/scale",
+                                                  "blocks/0/norm/gamma",
+                                                  "heads/1/bias",
+                                                  "adapters/lora_a/kernel",
+                                                  "projection/kernel",
+                                                  "scalars/u64",
+                                                  "mask",
+                                                  "complex/c128",
+                                                  "text/vocab",
+                                                  "empty_rows"};
   for (const auto& p : expected_some) CHECK(std::count(paths.begin(), paths.end(), p) == 1);
   for (const auto& p : paths) CHECK(!p.starts_with("unused"));
   // Declaration order is kept: it is what formats with ordered layouts (Keras) rely on.
@@ -106,7 +113,8 @@ TEST_CASE("strict loads name the missing and the unexpected key", "[reflect]") {
     CHECK_NOTHROW(load_store(loaded, store, lenient));
   }
   SECTION("unexpected") {
-    store.tensors.push_back({"blocks/0/extra", {ckpt::dtype::float32, {}, std::vector<std::byte>(4), {}}});
+    store.tensors.push_back(
+        {"blocks/0/extra", {ckpt::dtype::float32, {}, std::vector<std::byte>(4), {}}});
     Model loaded;
     try {
       load_store(loaded, store);
@@ -205,9 +213,9 @@ TEST_CASE("names that cannot be paths are refused", "[reflect]") {
   CHECK_THROWS_AS(ckpt::save_to(bad, writer), ckpt::error);
 
   Twice twice;
-  CHECK_THROWS_MATCHES(ckpt::save_to(twice, writer), ckpt::error,
-                       Catch::Matchers::Predicate<ckpt::error>(
-                           [](const ckpt::error& e) { return e.key() == "x"; }));
+  CHECK_THROWS_MATCHES(
+      ckpt::save_to(twice, writer), ckpt::error,
+      Catch::Matchers::Predicate<ckpt::error>([](const ckpt::error& e) { return e.key() == "x"; }));
 }
 
 TEST_CASE("error messages name file, key and offset", "[error]") {

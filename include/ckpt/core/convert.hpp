@@ -18,20 +18,47 @@ namespace detail {
 template <class F>
 bool with_numeric_type(dtype t, F&& f) {
   switch (t) {
-    case dtype::float16: f(ckpt::float16{}); return true;
-    case dtype::bfloat16: f(ckpt::bfloat16{}); return true;
-    case dtype::float32: f(float{}); return true;
-    case dtype::float64: f(double{}); return true;
-    case dtype::int8: f(std::int8_t{}); return true;
-    case dtype::int16: f(std::int16_t{}); return true;
-    case dtype::int32: f(std::int32_t{}); return true;
-    case dtype::int64: f(std::int64_t{}); return true;
-    case dtype::uint8: f(std::uint8_t{}); return true;
-    case dtype::uint16: f(std::uint16_t{}); return true;
-    case dtype::uint32: f(std::uint32_t{}); return true;
-    case dtype::uint64: f(std::uint64_t{}); return true;
-    case dtype::bool_: f(bool{}); return true;
-    default: return false;
+    case dtype::float16:
+      f(ckpt::float16{});
+      return true;
+    case dtype::bfloat16:
+      f(ckpt::bfloat16{});
+      return true;
+    case dtype::float32:
+      f(float{});
+      return true;
+    case dtype::float64:
+      f(double{});
+      return true;
+    case dtype::int8:
+      f(std::int8_t{});
+      return true;
+    case dtype::int16:
+      f(std::int16_t{});
+      return true;
+    case dtype::int32:
+      f(std::int32_t{});
+      return true;
+    case dtype::int64:
+      f(std::int64_t{});
+      return true;
+    case dtype::uint8:
+      f(std::uint8_t{});
+      return true;
+    case dtype::uint16:
+      f(std::uint16_t{});
+      return true;
+    case dtype::uint32:
+      f(std::uint32_t{});
+      return true;
+    case dtype::uint64:
+      f(std::uint64_t{});
+      return true;
+    case dtype::bool_:
+      f(bool{});
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -41,22 +68,29 @@ constexpr bool is_half = std::is_same_v<T, ckpt::float16> || std::is_same_v<T, c
 // Bits of precision a type represents exactly (mantissa for floats, value bits for integers).
 template <class T>
 constexpr int exact_bits() {
-  if constexpr (std::is_same_v<T, ckpt::float16>) return 11;
-  else if constexpr (std::is_same_v<T, ckpt::bfloat16>) return 8;
-  else return std::numeric_limits<T>::digits;
+  if constexpr (std::is_same_v<T, ckpt::float16>)
+    return 11;
+  else if constexpr (std::is_same_v<T, ckpt::bfloat16>)
+    return 8;
+  else
+    return std::numeric_limits<T>::digits;
 }
 
 template <class From, class To>
 constexpr bool widens() {
-  if constexpr (std::is_same_v<From, To>) return true;
-  else if constexpr (std::is_same_v<From, bool>) return true;
-  else if constexpr (std::is_same_v<To, bool>) return false;
+  if constexpr (std::is_same_v<From, To>)
+    return true;
+  else if constexpr (std::is_same_v<From, bool>)
+    return true;
+  else if constexpr (std::is_same_v<To, bool>)
+    return false;
   else if constexpr (std::is_floating_point_v<To> || is_half<To>) {
     if constexpr (std::is_same_v<From, ckpt::float16> && std::is_same_v<To, ckpt::bfloat16>)
       return false;  // bfloat16 has fewer mantissa bits
     else if constexpr (std::is_same_v<From, ckpt::bfloat16> && std::is_same_v<To, ckpt::float16>)
       return false;  // float16 has a smaller range
-    else return exact_bits<From>() <= exact_bits<To>();
+    else
+      return exact_bits<From>() <= exact_bits<To>();
   } else if constexpr (std::is_floating_point_v<From> || is_half<From>) {
     return false;
   } else if constexpr (std::is_signed_v<From> && !std::is_signed_v<To>) {
@@ -68,21 +102,28 @@ constexpr bool widens() {
 
 template <class T>
 double to_double(T v) {
-  if constexpr (is_half<T>) return static_cast<double>(static_cast<float>(v));
-  else return static_cast<double>(v);
+  if constexpr (is_half<T>)
+    return static_cast<double>(static_cast<float>(v));
+  else
+    return static_cast<double>(v);
 }
 
 template <class To, class From>
 To convert_one(From v) {
-  if constexpr (std::is_same_v<From, To>) return v;
-  else if constexpr (is_half<To>) return To(static_cast<float>(to_double(v)));
-  else if constexpr (is_half<From>) return static_cast<To>(static_cast<float>(v));
+  if constexpr (std::is_same_v<From, To>)
+    return v;
+  else if constexpr (is_half<To>)
+    return To(static_cast<float>(to_double(v)));
+  else if constexpr (is_half<From>)
+    return static_cast<To>(static_cast<float>(v));
   else if constexpr (std::is_integral_v<To> && !std::is_same_v<To, bool> &&
                      std::is_floating_point_v<From>) {
     // Out-of-range float to integer is undefined in C++: saturate, NaN to 0.
     if (!(v == v)) return To{0};
-    if (v <= static_cast<From>(std::numeric_limits<To>::lowest())) return std::numeric_limits<To>::lowest();
-    if (v >= static_cast<From>(std::numeric_limits<To>::max())) return std::numeric_limits<To>::max();
+    if (v <= static_cast<From>(std::numeric_limits<To>::lowest()))
+      return std::numeric_limits<To>::lowest();
+    if (v >= static_cast<From>(std::numeric_limits<To>::max()))
+      return std::numeric_limits<To>::max();
     return static_cast<To>(v);
   } else {
     return static_cast<To>(v);
@@ -106,8 +147,10 @@ inline bool convertible(dtype from, dtype to, conversion policy) {
 // Converts every element of `from` into `to`; shapes must already agree.
 inline void convert(const tensor_view& from, const mutable_tensor_view& to) {
   if (from.dtype == to.dtype) {
-    if (from.dtype == dtype::string) std::copy(from.strings.begin(), from.strings.end(), to.strings.begin());
-    else if (!from.bytes.empty()) std::memcpy(to.bytes.data(), from.bytes.data(), from.bytes.size());
+    if (from.dtype == dtype::string)
+      std::copy(from.strings.begin(), from.strings.end(), to.strings.begin());
+    else if (!from.bytes.empty())
+      std::memcpy(to.bytes.data(), from.bytes.data(), from.bytes.size());
     return;
   }
   bool done = false;
@@ -123,7 +166,8 @@ inline void convert(const tensor_view& from, const mutable_tensor_view& to) {
     });
   });
   if (!done)
-    throw error(errc::dtype_mismatch, "cannot convert " + describe(from.dtype) + " to " + describe(to.dtype));
+    throw error(errc::dtype_mismatch,
+                "cannot convert " + describe(from.dtype) + " to " + describe(to.dtype));
 }
 
 }  // namespace ckpt

@@ -26,16 +26,26 @@ enum class errc {
 
 constexpr std::string_view to_string(errc c) noexcept {
   switch (c) {
-    case errc::io: return "i/o error";
-    case errc::not_found: return "not found";
-    case errc::bad_format: return "bad format";
-    case errc::checksum_mismatch: return "checksum mismatch";
-    case errc::dtype_mismatch: return "dtype mismatch";
-    case errc::shape_mismatch: return "shape mismatch";
-    case errc::missing_key: return "missing key";
-    case errc::unexpected_key: return "unexpected key";
-    case errc::unsupported: return "unsupported";
-    case errc::limit: return "limit exceeded";
+    case errc::io:
+      return "i/o error";
+    case errc::not_found:
+      return "not found";
+    case errc::bad_format:
+      return "bad format";
+    case errc::checksum_mismatch:
+      return "checksum mismatch";
+    case errc::dtype_mismatch:
+      return "dtype mismatch";
+    case errc::shape_mismatch:
+      return "shape mismatch";
+    case errc::missing_key:
+      return "missing key";
+    case errc::unexpected_key:
+      return "unexpected key";
+    case errc::unsupported:
+      return "unsupported";
+    case errc::limit:
+      return "limit exceeded";
   }
   return "error";
 }

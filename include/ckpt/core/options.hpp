@@ -27,7 +27,7 @@ struct load_limits {
 };
 
 struct load_options {
-  std::string format;  // empty: told by the path and the file's contents
+  std::string format;             // empty: told by the path and the file's contents
   bool allow_missing = false;     // leave fields the file lacks as they are
   bool allow_unexpected = false;  // ignore stored entries no field takes
   // Stored paths (canonical, '/'-separated) renamed before matching fields: exact names first,

@@ -58,13 +58,12 @@ class tensor {
   const T& operator[](std::size_t flat) const noexcept { return data_[flat]; }
 
   template <class... I>
-    requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...))
-  T& operator()(I... index) noexcept {
+  requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) T& operator()(I... index) noexcept {
     return data_[offset_of({static_cast<std::uint64_t>(index)...})];
   }
   template <class... I>
-    requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...))
-  const T& operator()(I... index) const noexcept {
+  requires(sizeof...(I) > 0 && (std::is_integral_v<I> && ...)) const T& operator()(
+      I... index) const noexcept {
     return data_[offset_of({static_cast<std::uint64_t>(index)...})];
   }
 

@@ -18,10 +18,8 @@ struct tensor_view {
   std::span<const std::string> strings;  // dtype::string
 
   template <element T>
-    requires(!std::is_same_v<T, std::string>)
-  std::span<const T> as() const noexcept {
-    return {reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T)};
-  }
+  requires(!std::is_same_v<T, std::string>) std::span<const T> as()
+  const noexcept { return {reinterpret_cast<const T*>(bytes.data()), bytes.size() / sizeof(T)}; }
 };
 
 struct mutable_tensor_view {

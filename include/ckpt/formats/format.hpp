@@ -24,9 +24,12 @@ enum class checksum_status { none, ok, mismatch };
 
 inline const char* to_string(checksum_status s) {
   switch (s) {
-    case checksum_status::none: return "none";
-    case checksum_status::ok: return "ok";
-    case checksum_status::mismatch: return "mismatch";
+    case checksum_status::none:
+      return "none";
+    case checksum_status::ok:
+      return "ok";
+    case checksum_status::mismatch:
+      return "mismatch";
   }
   return "none";
 }
@@ -45,7 +48,8 @@ class format_reader {
   virtual ~format_reader() = default;
   virtual std::string format() const = 0;
   virtual const std::vector<entry>& entries() const = 0;
-  // Fills `out`, whose dtype and shape are the entry's. Verifies checksums where the format has them.
+  // Fills `out`, whose dtype and shape are the entry's. Verifies checksums where the format has
+  // them.
   virtual void read(std::size_t index, const mutable_tensor_view& out) = 0;
   // The stored bytes without a copy, where the format keeps them in native layout.
   virtual std::optional<tensor_view> view(std::size_t) { return std::nullopt; }
@@ -70,8 +74,10 @@ struct format_info {
   std::vector<std::string> extensions;  // ".safetensors"; matched against the end of the file name
   // True if an existing path holds this format (by magic bytes or layout); may be empty.
   std::function<bool(const std::filesystem::path&)> detect;
-  std::function<std::unique_ptr<format_reader>(const std::filesystem::path&, const load_options&)> open;
-  std::function<std::unique_ptr<format_writer>(const std::filesystem::path&, const save_options&)> create;
+  std::function<std::unique_ptr<format_reader>(const std::filesystem::path&, const load_options&)>
+      open;
+  std::function<std::unique_ptr<format_writer>(const std::filesystem::path&, const save_options&)>
+      create;
 };
 
 }  // namespace ckpt

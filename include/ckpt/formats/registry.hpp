@@ -34,8 +34,10 @@ inline bool register_format(format_info info) {
   std::lock_guard lock(r.mutex);
   auto it = std::find_if(r.formats.begin(), r.formats.end(),
                          [&](const format_info& f) { return f.name == info.name; });
-  if (it != r.formats.end()) *it = std::move(info);
-  else r.formats.push_back(std::move(info));
+  if (it != r.formats.end())
+    *it = std::move(info);
+  else
+    r.formats.push_back(std::move(info));
   return true;
 }
 
@@ -61,7 +63,8 @@ inline format_info format_for_save(const std::filesystem::path& path, const std:
   auto formats = registered_formats();
   for (auto& f : formats)
     for (auto& ext : f.extensions)
-      if (ext.size() > best_len && detail::has_extension(path, ext)) best = &f, best_len = ext.size();
+      if (ext.size() > best_len && detail::has_extension(path, ext))
+        best = &f, best_len = ext.size();
   if (!best)
     throw error(errc::unsupported,
                 "cannot tell the format from the file name; name it in save_options::format",
@@ -77,7 +80,8 @@ inline format_info format_for_load(const std::filesystem::path& path, const std:
   for (auto& f : formats)
     if (f.detect && f.detect(path)) return f;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw error(errc::not_found, "no such file or directory", path.string());
+  if (!std::filesystem::exists(path, ec))
+    throw error(errc::not_found, "no such file or directory", path.string());
   return format_for_save(path, {});
 }
 

@@ -33,7 +33,8 @@ class atomic_file {
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
     fd_ = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd_ < 0) detail::throw_errno("cannot create a temporary file beside it", target_.string(), errno);
+    if (fd_ < 0)
+      detail::throw_errno("cannot create a temporary file beside it", target_.string(), errno);
     temp_ = name.data();
     ::fchmod(fd_, 0644);
   }

@@ -47,7 +47,9 @@ class mapped_file {
     ::close(fd);
   }
   mapped_file(mapped_file&& o) noexcept
-      : name_(std::move(o.name_)), data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : name_(std::move(o.name_)),
+        data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)) {}
   mapped_file& operator=(mapped_file&& o) noexcept {
     if (this != &o) {
       unmap();
@@ -66,7 +68,8 @@ class mapped_file {
   std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
 
   // Bytes [offset, offset + n), or an error naming the file if they are not all inside it.
-  std::span<const std::byte> range(std::uint64_t offset, std::uint64_t n, const std::string& key = {}) const {
+  std::span<const std::byte> range(std::uint64_t offset, std::uint64_t n,
+                                   const std::string& key = {}) const {
     if (offset > size_ || n > size_ - offset)
       throw error(errc::bad_format,
                   "needs bytes [" + std::to_string(offset) + ", " + std::to_string(offset) + " + " +

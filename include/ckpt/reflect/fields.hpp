@@ -2,7 +2,8 @@
 // Tier 1, for types you do not own: list their members once, outside the type.
 //
 //   template <> struct ckpt::fields<Linear> {
-//     static constexpr auto value = ckpt::members("kernel", &Linear::kernel, "bias", &Linear::bias);
+//     static constexpr auto value = ckpt::members("kernel", &Linear::kernel, "bias",
+//     &Linear::bias);
 //   };
 
 #include <string_view>
@@ -37,6 +38,8 @@ constexpr auto members(Args... name_then_pointer) {
 }
 
 template <class T>
-concept described = requires { fields<T>::value; };
+concept described = requires {
+  fields<T>::value;
+};
 
 }  // namespace ckpt

@@ -45,7 +45,8 @@ inline constexpr std::size_t field_count = count_fields<T>();
 // The fields of `object` as a tuple of references, in declaration order.
 template <class T>
 constexpr auto tie_fields(T& object) noexcept {
-  return boost::pfr::detail::tie_as_tuple(object, boost::pfr::detail::size_t_<field_count<std::remove_cv_t<T>>>{});
+  return boost::pfr::detail::tie_as_tuple(
+      object, boost::pfr::detail::size_t_<field_count<std::remove_cv_t<T>>>{});
 }
 
 template <std::size_t I, class Tuple>

@@ -23,7 +23,9 @@ struct probe_visitor {
 }  // namespace detail
 
 template <class T>
-concept trackable = requires(T& t, detail::probe_visitor& v) { t.trackable(v); };
+concept trackable = requires(T& t, detail::probe_visitor& v) {
+  t.trackable(v);
+};
 
 template <class T>
 concept plain_aggregate = std::is_class_v<T> && std::is_aggregate_v<T> && !leaf<T>;
@@ -60,7 +62,8 @@ void for_each_field(T& object, Fn&& fn) {
     auto refs = detail::tie_fields(object);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (fn(names[I], detail::field_at<I>(refs)), ...);
-    }(std::make_index_sequence<names.size()>{});
+    }
+    (std::make_index_sequence<names.size()>{});
   }
 }
 

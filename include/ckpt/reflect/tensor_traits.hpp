@@ -30,19 +30,24 @@ concept leaf = requires(const T& c, T& m, const shape& s) {
 namespace detail {
 
 [[noreturn]] inline void throw_shape_mismatch(const shape& stored, const std::string& expected) {
-  throw error(errc::shape_mismatch, "stored shape " + to_string(stored) + " does not fit " + expected);
+  throw error(errc::shape_mismatch,
+              "stored shape " + to_string(stored) + " does not fit " + expected);
 }
 
 template <element T>
 tensor_view view_of(const T* data, std::size_t n, shape s) {
-  if constexpr (std::is_same_v<T, std::string>) return {dtype::string, std::move(s), {}, {data, n}};
-  else return {dtype_of<T>, std::move(s), std::as_bytes(std::span<const T>(data, n)), {}};
+  if constexpr (std::is_same_v<T, std::string>)
+    return {dtype::string, std::move(s), {}, {data, n}};
+  else
+    return {dtype_of<T>, std::move(s), std::as_bytes(std::span<const T>(data, n)), {}};
 }
 
 template <element T>
 mutable_tensor_view mutable_view_of(T* data, std::size_t n, shape s) {
-  if constexpr (std::is_same_v<T, std::string>) return {dtype::string, std::move(s), {}, {data, n}};
-  else return {dtype_of<T>, std::move(s), std::as_writable_bytes(std::span<T>(data, n)), {}};
+  if constexpr (std::is_same_v<T, std::string>)
+    return {dtype::string, std::move(s), {}, {data, n}};
+  else
+    return {dtype_of<T>, std::move(s), std::as_writable_bytes(std::span<T>(data, n)), {}};
 }
 
 }  // namespace detail

@@ -21,20 +21,29 @@
 namespace ckpt {
 
 namespace detail {
-template <class T> struct is_vector : std::false_type {};
-template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T> struct is_std_array : std::false_type {};
-template <class T, std::size_t N> struct is_std_array<std::array<T, N>> : std::true_type {};
-template <class T> struct is_string_map : std::false_type {};
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_std_array : std::false_type {};
+template <class T, std::size_t N>
+struct is_std_array<std::array<T, N>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
 template <class T, class C, class A>
 struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
-template <class T> struct is_optional : std::false_type {};
-template <class T> struct is_optional<std::optional<T>> : std::true_type {};
-template <class> inline constexpr bool dependent_false = false;
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class>
+inline constexpr bool dependent_false = false;
 }  // namespace detail
 
 template <class T>
-concept indexed_children = !leaf<T> && (detail::is_vector<T>::value || detail::is_std_array<T>::value);
+concept indexed_children =
+    !leaf<T> && (detail::is_vector<T>::value || detail::is_std_array<T>::value);
 template <class T>
 concept keyed_children = !leaf<T> && detail::is_string_map<T>::value;
 template <class T>
@@ -42,20 +51,21 @@ concept optional_child = detail::is_optional<T>::value;
 
 // Anything the walkers accept.
 template <class T>
-concept serializable = leaf<T> || indexed_children<T> || keyed_children<T> || optional_child<T> ||
-                       record<T>;
+concept serializable =
+    leaf<T> || indexed_children<T> || keyed_children<T> || optional_child<T> || record<T>;
 
 namespace detail {
 
 template <class T>
 constexpr void require_serializable() {
-  static_assert(serializable<T>,
-                "ckpt: this type is not serializable. Do one of:\n"
-                "  (1) template <> struct ckpt::fields<T> { static constexpr auto value = "
-                "ckpt::members(\"name\", &T::name, ...); };\n"
-                "  (2) add a member  template <class V> void trackable(V& v) { v(\"name\", name); ... }\n"
-                "  (3) make T a plain aggregate (public members, no constructors);\n"
-                "  or, for a tensor type, specialize ckpt::tensor_traits<T> (see tensor_traits.hpp).");
+  static_assert(
+      serializable<T>,
+      "ckpt: this type is not serializable. Do one of:\n"
+      "  (1) template <> struct ckpt::fields<T> { static constexpr auto value = "
+      "ckpt::members(\"name\", &T::name, ...); };\n"
+      "  (2) add a member  template <class V> void trackable(V& v) { v(\"name\", name); ... }\n"
+      "  (3) make T a plain aggregate (public members, no constructors);\n"
+      "  or, for a tensor type, specialize ckpt::tensor_traits<T> (see tensor_traits.hpp).");
 }
 
 // Appends "/name" for the duration of a child's visit.
@@ -66,8 +76,8 @@ class path_builder {
   void child(std::string_view name, Fn&& fn) {
     if (name.empty() || name.find('/') != std::string_view::npos)
       throw error(errc::bad_format,
-                  "child name '" + std::string(name) + "' must be non-empty and contain no '/'",
-                  {}, path_);
+                  "child name '" + std::string(name) + "' must be non-empty and contain no '/'", {},
+                  path_);
     const auto old = path_.size();
     if (!path_.empty()) path_ += '/';
     path_ += name;
@@ -191,10 +201,9 @@ void plan_load(T& object, path_builder& path, const key_index& keys, load_plan& 
       plan.missing.push_back(path.str());
       return;
     }
-    plan.bindings.push_back({*entry, path.str(), tensor_traits<T>::view(object).dtype,
-                             [&object](dtype d, const shape& s) {
-                               return tensor_traits<T>::prepare(object, d, s);
-                             }});
+    plan.bindings.push_back(
+        {*entry, path.str(), tensor_traits<T>::view(object).dtype,
+         [&object](dtype d, const shape& s) { return tensor_traits<T>::prepare(object, d, s); }});
   } else if constexpr (indexed_children<T>) {
     if constexpr (is_vector<T>::value) object.resize(count_indexed(keys, path.str()));
     for (std::size_t i = 0; i < object.size(); ++i)
