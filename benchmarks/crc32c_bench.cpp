@@ -79,7 +79,7 @@ void BM_crc32c_dispatched(benchmark::State& state) {
   state.SetLabel(impl::name(impl::selected()));
 }
 
-void BM_memcpy(benchmark::State& state) {
+void BM_crc32c_memcpy(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const buffers& b = shared_buffers();
   for (auto _ : state) {
@@ -92,7 +92,7 @@ void BM_memcpy(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_memcpy)->Apply(sizes);
+BENCHMARK(BM_crc32c_memcpy)->Apply(sizes);
 BENCHMARK(BM_crc32c_dispatched)->Apply(sizes);
 BENCHMARK_CAPTURE(BM_crc32c, scalar, impl::path::scalar)->Apply(sizes);
 BENCHMARK_CAPTURE(BM_crc32c, sse42, impl::path::sse42)->Apply(sizes);
