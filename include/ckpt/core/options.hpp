@@ -32,16 +32,16 @@ struct load_options {
   bool allow_unexpected = false;  // ignore stored entries no field takes
   // Stored paths (canonical, '/'-separated) renamed before matching fields: exact names first,
   // then the first prefix that matches whole components ({"model/encoder", "encoder"}).
-  std::map<std::string, std::string> rename;
-  std::vector<std::pair<std::string, std::string>> rename_prefix;
+  std::map<std::string, std::string> rename = {};
+  std::vector<std::pair<std::string, std::string>> rename_prefix = {};
   conversion convert = conversion::none;
   bool verify_checksums = true;
-  load_limits limits;
+  load_limits limits = {};
 };
 
 struct save_options {
   std::string format;                           // empty: told by the path's extension
-  std::map<std::string, std::string> metadata;  // free-form strings, where the format has a place
+  std::map<std::string, std::string> metadata = {};  // free-form strings, where the format has a place
   bool sync = true;                             // fsync before the file is renamed into place
 };
 
