@@ -5,3 +5,4 @@
 #include "ckpt/api.hpp"
 #include "ckpt/io/atomic_file.hpp"
 #include "ckpt/io/mapped_file.hpp"
+#include "ckpt/formats/safetensors.hpp"
