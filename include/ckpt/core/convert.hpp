@@ -161,7 +161,13 @@ inline void convert(const tensor_view& from, const mutable_tensor_view& to) {
       const std::size_t n = from.bytes.size() / sizeof(From);
       const auto* src = reinterpret_cast<const From*>(from.bytes.data());
       auto* dst = reinterpret_cast<To*>(to.bytes.data());
-      for (std::size_t i = 0; i < n; ++i) dst[i] = detail::convert_one<To>(src[i]);
+      // The common float <-> 16-bit cases take the vectorised kernels.
+      if constexpr (std::is_same_v<From, float> && detail::is_half<To>)
+        ckpt::convert(src, dst, n);
+      else if constexpr (detail::is_half<From> && std::is_same_v<To, float>)
+        ckpt::convert(src, dst, n);
+      else
+        for (std::size_t i = 0; i < n; ++i) dst[i] = detail::convert_one<To>(src[i]);
       done = true;
     });
   });
