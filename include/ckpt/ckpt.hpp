@@ -5,4 +5,5 @@
 #include "ckpt/api.hpp"
 #include "ckpt/io/atomic_file.hpp"
 #include "ckpt/io/mapped_file.hpp"
+#include "ckpt/formats/json.hpp"
 #include "ckpt/formats/safetensors.hpp"

@@ -1,0 +1,876 @@
+// JSON: round trips through real files (every dtype, every special value, every 16-bit float bit
+// pattern), the layout of the document, and hostile documents the reader must refuse with the
+// exact error code, naming the file and, inside a tensor, its path.
+#include "ckpt/formats/json.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <complex>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "../support/model.hpp"
+
+using namespace ckpt_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+class scratch_dir {
+ public:
+  scratch_dir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ckpt-json-XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+  std::size_t file_count() const {
+    return static_cast<std::size_t>(
+        std::distance(fs::directory_iterator(path_), fs::directory_iterator()));
+  }
+
+ private:
+  fs::path path_;
+};
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary)
+      .write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+ckpt::save_options no_sync() {
+  ckpt::save_options options;
+  options.sync = false;
+  return options;
+}
+
+// Every leaf of two objects equal bit for bit, so NaN payloads and -0.0 count.
+template <class T>
+void require_same_bits(const T& a, const T& b) {
+  const auto ta = ckpt::collect_tensors(a);
+  const auto tb = ckpt::collect_tensors(b);
+  REQUIRE(ta.size() == tb.size());
+  for (std::size_t i = 0; i < ta.size(); ++i) {
+    INFO(ta[i].path);
+    CHECK(ta[i].path == tb[i].path);
+    CHECK(ta[i].tensor.dtype == tb[i].tensor.dtype);
+    CHECK(ta[i].tensor.shape == tb[i].tensor.shape);
+    if (ta[i].tensor.dtype == ckpt::dtype::string) {
+      CHECK(std::equal(ta[i].tensor.strings.begin(), ta[i].tensor.strings.end(),
+                       tb[i].tensor.strings.begin(), tb[i].tensor.strings.end()));
+    } else {
+      REQUIRE(ta[i].tensor.bytes.size() == tb[i].tensor.bytes.size());
+      CHECK(std::memcmp(ta[i].tensor.bytes.data(), tb[i].tensor.bytes.data(),
+                        ta[i].tensor.bytes.size()) == 0);
+    }
+  }
+}
+
+template <class T>
+T round_trip(const scratch_dir& dir, const T& original, const std::string& name = "t.json") {
+  ckpt::save(original, dir / name, no_sync());
+  T loaded{};
+  ckpt::load(loaded, dir / name);
+  return loaded;
+}
+
+// A document of the given "tensors" members.
+std::string document(const std::string& tensors) {
+  return R"({"format": "ckpt-json", "version": 1, "tensors": {)" + tensors + "}}";
+}
+
+// A document of one tensor "t".
+std::string one_tensor(const std::string& dtype, const std::string& shape,
+                       const std::string& values) {
+  return document(R"("t": {"dtype": ")" + dtype + R"(", "shape": )" + shape + R"(, "values": )" +
+                  values + "}");
+}
+
+// The error that opening `text` as a JSON checkpoint gives. The format is named so that
+// documents detection would not recognise still reach the JSON reader.
+ckpt::error open_error(const scratch_dir& dir, const std::string& text,
+                       ckpt::load_options options = {}) {
+  const fs::path path = dir / "hostile.json";
+  write_text(path, text);
+  if (options.format.empty()) options.format = "json";
+  try {
+    ckpt::open_reader(path, options);
+  } catch (const ckpt::error& e) {
+    CHECK(e.file() == path.string());
+    CHECK(std::string(e.what()).starts_with(path.string() + ": "));
+    return e;
+  }
+  FAIL("the reader accepted: " << text.substr(0, 300));
+  return ckpt::error(ckpt::errc::io, "unreachable");
+}
+
+void check_error(const scratch_dir& dir, const std::string& text, ckpt::errc code,
+                 const std::string& key = {}, ckpt::load_options options = {}) {
+  INFO("document: " << text.substr(0, 300));
+  const ckpt::error e = open_error(dir, text, options);
+  INFO("error: " << e.what());
+  CHECK(e.code() == code);
+  if (!key.empty()) CHECK(e.key() == key);
+}
+
+// Reads tensor "t" of a document that must load.
+template <class T>
+ckpt::tensor<T> read_one(const scratch_dir& dir, const std::string& text) {
+  const fs::path path = dir / "one.json";
+  write_text(path, text);
+  ckpt::reader r(path);
+  return r.read<T>("t");
+}
+
+template <class T>
+std::uint64_t bits_of(T value) {
+  if constexpr (sizeof(T) == 2)
+    return std::bit_cast<std::uint16_t>(value);
+  else if constexpr (sizeof(T) == 4)
+    return std::bit_cast<std::uint32_t>(value);
+  else
+    return std::bit_cast<std::uint64_t>(value);
+}
+
+struct Inner {
+  float dtype = 0;
+  std::vector<float> shape;
+  std::string values;
+  bool operator==(const Inner&) const = default;
+};
+
+struct Awkward {
+  Inner dtype;
+  Inner shape;
+  std::map<std::string, Inner> values;
+  bool operator==(const Awkward&) const = default;
+};
+
+struct Specials {
+  ckpt::tensor<float> f32;
+  ckpt::tensor<double> f64;
+  ckpt::tensor<std::complex<float>> c64;
+  ckpt::tensor<std::complex<double>> c128;
+};
+
+struct Halves {
+  ckpt::tensor<ckpt::float16> f16;
+  ckpt::tensor<ckpt::bfloat16> bf16;
+};
+
+struct Integers {
+  std::vector<std::int8_t> i8;
+  std::vector<std::int16_t> i16;
+  std::vector<std::int32_t> i32;
+  std::vector<std::int64_t> i64;
+  std::vector<std::uint8_t> u8;
+  std::vector<std::uint16_t> u16;
+  std::vector<std::uint32_t> u32;
+  std::vector<std::uint64_t> u64;
+  bool operator==(const Integers&) const = default;
+};
+
+template <class T>
+std::vector<T> extremes() {
+  using L = std::numeric_limits<T>;
+  return {L::min(), static_cast<T>(L::min() + 1), T{0},
+          T{1},     static_cast<T>(L::max() - 1), L::max()};
+}
+
+struct Strings {
+  std::vector<std::string> valid;
+  std::vector<std::string> invalid;
+  std::string scalar;
+  bool operator==(const Strings&) const = default;
+};
+
+// Deterministic bytes for the all-dtypes test.
+std::uint64_t next_random(std::uint64_t& state) {
+  state ^= state << 13;
+  state ^= state >> 7;
+  state ^= state << 17;
+  return state;
+}
+
+}  // namespace
+
+TEST_CASE("the shared model round-trips through a JSON file", "[json]") {
+  scratch_dir dir;
+  const Model original = make_model();
+  ckpt::save(original, dir / "model.json", no_sync());
+  CHECK(dir.file_count() == 1);
+  CHECK(ckpt::json_format::detect(dir / "model.json"));
+
+  Model loaded;
+  ckpt::load(loaded, dir / "model.json");
+  CHECK(loaded == original);
+  require_same_bits(loaded, original);
+
+  ckpt::reader r(dir / "model.json");
+  CHECK(r.format() == "json");
+  for (const auto& e : r.entries()) CHECK(e.name == e.path);
+  CHECK(r.find("blocks/0/dense/kernel").shape == ckpt::shape{4, 3});
+  CHECK(r.find("text/vocab").dtype == ckpt::dtype::string);
+  CHECK(r.find("complex/c128").dtype == ckpt::dtype::complex128);
+  CHECK(r.entries().size() == ckpt::collect_tensors(original).size());
+
+  // Recognised by its content under any name.
+  fs::copy_file(dir / "model.json", dir / "model.weights");
+  Model by_content;
+  ckpt::load(by_content, dir / "model.weights");
+  CHECK(by_content == original);
+}
+
+TEST_CASE("the document mirrors the path tree", "[json]") {
+  scratch_dir dir;
+  const Model original = make_model();
+  ckpt::save_options options = no_sync();
+  options.metadata["step"] = "42";
+  ckpt::save(original, dir / "model.json", options);
+  const std::string text = read_text(dir / "model.json");
+  CHECK(text.starts_with("{\n  \"format\": \"ckpt-json\",\n  \"version\": 1,\n"));
+
+  const auto j = nlohmann::json::parse(text);
+  CHECK(j["format"] == "ckpt-json");
+  CHECK(j["version"] == 1);
+  CHECK(j["metadata"]["step"] == "42");
+  const auto& kernel = j["tensors"]["blocks"]["0"]["dense"]["kernel"];
+  CHECK(kernel["dtype"] == "float32");
+  CHECK(kernel["shape"] == nlohmann::json::array({4, 3}));
+  REQUIRE(kernel["values"].size() == 4);
+  CHECK(kernel["values"][1][2].get<float>() == original.blocks[0].dense.kernel(1, 2));
+  CHECK(j["tensors"]["blocks"]["1"]["attention"]["scale"]["values"] == 0.25);
+  CHECK(j["tensors"]["scalars"]["u64"]["values"] == std::numeric_limits<std::uint64_t>::max() - 2);
+  CHECK(j["tensors"]["scalars"]["f32"]["values"] == "-Infinity");
+  CHECK(j["tensors"]["complex"]["c64"]["values"] == nlohmann::json::array({1.5, -2.25}));
+  CHECK(j["tensors"]["empty_rows"]["values"] == nlohmann::json::array());
+  CHECK(j["tensors"]["mask"]["values"] == nlohmann::json::parse("[[true, false], [false, true]]"));
+  CHECK(j["tensors"]["text"]["vocab"]["values"][2] == std::string("nul\0byte", 8));
+  CHECK(!j["tensors"].contains("unused"));
+
+  // Declaration order is kept within each group.
+  CHECK(text.find("\"blocks\"") < text.find("\"heads\""));
+  CHECK(text.find("\"kernel\"") < text.find("\"bias\""));
+}
+
+TEST_CASE("members named dtype, shape and values stay groups", "[json]") {
+  scratch_dir dir;
+  Awkward original;
+  original.dtype = {1.5f, {1, 2}, "a"};
+  original.shape = {-2.5f, {}, "b"};
+  original.values["dtype"] = {3, {4}, "c"};
+  original.values["values"] = {5, {6, 7, 8}, "d"};
+  const Awkward loaded = round_trip(dir, original);
+  CHECK(loaded == original);
+
+  const auto j = nlohmann::json::parse(read_text(dir / "t.json"));
+  CHECK(j["tensors"]["dtype"]["dtype"]["dtype"] == "float32");
+  CHECK(j["tensors"]["values"]["values"]["values"]["values"] == "d");
+}
+
+TEST_CASE("special floating-point values keep their bits", "[json]") {
+  scratch_dir dir;
+  const std::vector<std::uint32_t> f32_bits = {
+      0x7fc00000,                          // the canonical NaN
+      0x7fc00001, 0xffc00000, 0x7f800001,  // payload, negative and signalling NaNs
+      0x7f800000, 0xff800000, 0x80000000, 0x00000000,
+      0x00000001, 0x807fffff, 0x00800000,  // subnormals and the smallest normal
+      0x7f7fffff, 0xff7fffff,              // max and lowest
+      0x3dcccccd, 0x3f800000, 0x4b800001};
+  const std::vector<std::uint64_t> f64_bits = {
+      0x7ff8000000000000, 0x7ff8000000000001, 0xfff8000000000000, 0x7ff0000000000001,
+      0x7ff0000000000000, 0xfff0000000000000, 0x8000000000000000, 0x0000000000000001,
+      0x000fffffffffffff, 0x0010000000000000, 0x7fefffffffffffff, 0xffefffffffffffff,
+      0x3fb999999999999a, 0x4340000000000001};
+  Specials original;
+  original.f32 = ckpt::tensor<float>({f32_bits.size()});
+  for (std::size_t i = 0; i < f32_bits.size(); ++i)
+    original.f32[i] = std::bit_cast<float>(f32_bits[i]);
+  original.f64 = ckpt::tensor<double>({f64_bits.size()});
+  for (std::size_t i = 0; i < f64_bits.size(); ++i)
+    original.f64[i] = std::bit_cast<double>(f64_bits[i]);
+  original.c64 = ckpt::tensor<std::complex<float>>(
+      {2}, {{std::bit_cast<float>(0x7fc00002u), -0.0f},
+            {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::denorm_min()}});
+  original.c128 = ckpt::tensor<std::complex<double>>(
+      {}, {{-0.0, std::bit_cast<double>(std::uint64_t{0xfff0000000000001})}});
+
+  const Specials loaded = round_trip(dir, original);
+  require_same_bits(loaded, original);
+
+  const std::string text = read_text(dir / "t.json");
+  for (const char* token :
+       {"\"NaN\"", "\"NaN:0x7fc00001\"", "\"NaN:0xffc00000\"", "\"NaN:0x7f800001\"", "\"Infinity\"",
+        "\"-Infinity\"", "-0", "1e-45", "3.4028235e+38", "-3.4028235e+38",
+        "\"NaN:0x7ff8000000000001\"", "5e-324", "1.7976931348623157e+308", "0.1",
+        "[\"NaN:0x7fc00002\", -0]", "[-0, \"NaN:0xfff0000000000001\"]"})
+    CHECK(text.find(token) != std::string::npos);
+}
+
+TEST_CASE("every float16 and bfloat16 bit pattern survives", "[json]") {
+  scratch_dir dir;
+  Halves original;
+  original.f16 = ckpt::tensor<ckpt::float16>({256, 256});
+  original.bf16 = ckpt::tensor<ckpt::bfloat16>({65536});
+  for (std::size_t i = 0; i < 65536; ++i) {
+    original.f16[i] = ckpt::float16::from_bits(static_cast<std::uint16_t>(i));
+    original.bf16[i] = ckpt::bfloat16::from_bits(static_cast<std::uint16_t>(i));
+  }
+  const Halves loaded = round_trip(dir, original);
+  require_same_bits(loaded, original);
+}
+
+TEST_CASE("16-bit floats are written short and read with one rounding", "[json]") {
+  scratch_dir dir;
+  Halves h;
+  h.f16 = ckpt::tensor<ckpt::float16>({5});
+  h.f16[0] = ckpt::float16(0.1f);
+  h.f16[1] = ckpt::float16(65504.0f);
+  h.f16[2] = ckpt::float16::from_bits(0x8000);
+  h.f16[3] = ckpt::float16::from_bits(0x0001);
+  h.f16[4] = ckpt::float16(10.0f);
+  h.bf16 = ckpt::tensor<ckpt::bfloat16>({2});
+  h.bf16[0] = ckpt::bfloat16(0.1f);
+  h.bf16[1] = ckpt::bfloat16::from_bits(0x7f7f);
+  ckpt::save(h, dir / "h.json", no_sync());
+  const std::string text = read_text(dir / "h.json");
+  CHECK(text.find("[0.1, 65504, -0, 6e-08, 10]") != std::string::npos);
+  CHECK(text.find("[0.1, 3.39e+38]") != std::string::npos);
+
+  // Hand-written decimals round once, to nearest even, even next to a tie.
+  CHECK(read_one<ckpt::float16>(dir, one_tensor("float16", "[]", "0.1"))[0].bits == 0x2e66);
+  CHECK(read_one<ckpt::float16>(dir, one_tensor("float16", "[]", "65519"))[0].bits == 0x7bff);
+  CHECK(read_one<ckpt::bfloat16>(dir, one_tensor("bfloat16", "[]", "1.00390625"))[0].bits ==
+        0x3f80);
+  CHECK(read_one<ckpt::bfloat16>(dir, one_tensor("bfloat16", "[]", "1.0039062500001"))[0].bits ==
+        0x3f81);
+  CHECK(read_one<ckpt::bfloat16>(dir, one_tensor("bfloat16", "[]", "1.01171875"))[0].bits ==
+        0x3f82);
+  CHECK(read_one<ckpt::float16>(dir, one_tensor("float16", "[]", "-1e-30"))[0].bits == 0x8000);
+  CHECK(read_one<ckpt::float16>(dir, one_tensor("float16", "[]", "-0"))[0].bits == 0x8000);
+}
+
+TEST_CASE("integers keep their full range", "[json]") {
+  scratch_dir dir;
+  Integers original{extremes<std::int8_t>(),   extremes<std::int16_t>(), extremes<std::int32_t>(),
+                    extremes<std::int64_t>(),  extremes<std::uint8_t>(), extremes<std::uint16_t>(),
+                    extremes<std::uint32_t>(), extremes<std::uint64_t>()};
+  CHECK(round_trip(dir, original) == original);
+  const std::string text = read_text(dir / "t.json");
+  CHECK(text.find("[-9223372036854775808, -9223372036854775807, 0, 1, 9223372036854775806, "
+                  "9223372036854775807]") != std::string::npos);
+  CHECK(text.find("18446744073709551615]") != std::string::npos);
+}
+
+TEST_CASE("every dtype with a fixed element layout round-trips bit for bit", "[json]") {
+  scratch_dir dir;
+  std::vector<std::vector<std::byte>> buffers;
+  std::vector<ckpt::named_tensor> tensors;
+  std::uint64_t state = 0x9e3779b97f4a7c15;
+  std::size_t tested = 0;
+  for (const auto& row : ckpt::detail::dtype_table) {
+    const auto rule = ckpt::json_format::rule_for(row.type);
+    if (rule.kind == ckpt::json_format::value_kind::unsupported ||
+        rule.kind == ckpt::json_format::value_kind::text)
+      continue;
+    ++tested;
+    const std::size_t count = 256;
+    std::vector<std::byte> bytes(count * rule.size);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::uint64_t bits = next_random(state);
+      if (rule.kind == ckpt::json_format::value_kind::boolean) {
+        bits &= 1;
+      } else if (rule.kind == ckpt::json_format::value_kind::integer) {
+        // Every value of a byte-wide type, random values of wider ones, clamped to the range.
+        if (rule.size == 1) {
+          const auto width =
+              static_cast<std::uint64_t>(static_cast<std::int64_t>(rule.max) - rule.min) + 1;
+          bits = static_cast<std::uint64_t>(rule.min) + i % width;
+        }
+      }
+      // Little-endian host; complex128's second half gets a word of its own.
+      const std::uint64_t words[2] = {bits, next_random(state)};
+      std::memcpy(bytes.data() + i * rule.size, words, rule.size);
+    }
+    buffers.push_back(std::move(bytes));
+    tensors.push_back({"all/" + std::string(row.name), {row.type, {16, 16}, buffers.back(), {}}});
+  }
+  CHECK(tested == 29);
+  ckpt::json_format::writer w(dir / "all.json", no_sync());
+  w.write(tensors);
+
+  ckpt::reader r(dir / "all.json");
+  REQUIRE(r.entries().size() == tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const ckpt::entry& e = r.entries()[i];
+    INFO(e.name);
+    CHECK(e.name == tensors[i].path);
+    CHECK(e.dtype == tensors[i].tensor.dtype);
+    CHECK(e.shape == tensors[i].tensor.shape);
+    std::vector<std::byte> out(e.bytes);
+    r.impl().read(i, {e.dtype, e.shape, out, {}});
+    CHECK(out == buffers[i]);
+  }
+}
+
+TEST_CASE("strings that are not UTF-8 travel as base64", "[json]") {
+  scratch_dir dir;
+  Strings original;
+  original.valid = {"",
+                    "plain",
+                    "\"quoted\" \\ slash /",
+                    "\x01\x1f\x7f\b\f\n\r\t",
+                    std::string("\0", 1),
+                    "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
+                    "\xf4\x8f\xbf\xbf"};
+  original.invalid = {"\xff",
+                      "\xc0\x80",
+                      "\xed\xa0\x80",
+                      "\xe2\x82",
+                      "\xf4\x90\x80\x80",
+                      "abc\x80",
+                      "\xf8\x88\x80\x80\x80",
+                      "\xc3"};
+  original.scalar = "\xfe\xff\x00\x01";
+  CHECK(round_trip(dir, original) == original);
+  const std::string text = read_text(dir / "t.json");
+  std::size_t base64_count = 0;
+  for (auto at = text.find("{\"base64\": "); at != std::string::npos;
+       at = text.find("{\"base64\": ", at + 1))
+    ++base64_count;
+  CHECK(base64_count == original.invalid.size() + 1);
+  CHECK(text.find("{\"base64\": \"/w==\"}") != std::string::npos);
+  CHECK(text.find("\"\\u0001\\u001f\x7f\\b\\f\\n\\r\\t\"") != std::string::npos);
+
+  // Readers of the format may spell any string in base64, and escape any character.
+  auto t = read_one<std::string>(
+      dir, one_tensor("string", "[2]", R"([{"base64": "aGk="}, "\u00e9\ud83d\ude00"])"));
+  CHECK(t[0] == "hi");
+  CHECK(t[1] == "\xc3\xa9\xf0\x9f\x98\x80");
+}
+
+TEST_CASE("empty tensors, zero-size dimensions and ranks 0 to 4", "[json]") {
+  scratch_dir dir;
+  std::map<std::string, ckpt::tensor<float>> floats;
+  const std::vector<ckpt::shape> shapes = {
+      {}, {0}, {5}, {0, 3}, {3, 0}, {2, 3}, {2, 0, 3}, {2, 3, 4}, {2, 1, 3, 2}, {1, 1, 1, 1}};
+  int seed = 0;
+  for (const auto& s : shapes) {
+    floats[ckpt::to_string(s)] = make_floats(s, seed++);
+  }
+  const auto loaded = round_trip(dir, floats);
+  CHECK(loaded == floats);
+  for (const auto& [key, t] : loaded) CHECK(t.shape() == floats.at(key).shape());
+
+  std::map<std::string, ckpt::tensor<std::string>> strings;
+  strings["scalar"] = ckpt::tensor<std::string>({}, {"x\xff"});
+  strings["none"] = ckpt::tensor<std::string>({2, 0});
+  strings["grid"] = ckpt::tensor<std::string>({2, 2}, {"a", "\xfe", "", "d"});
+  CHECK(round_trip(dir, strings) == strings);
+
+  std::map<std::string, ckpt::tensor<std::complex<float>>> complexes;
+  complexes["scalar"] = ckpt::tensor<std::complex<float>>({}, {{1, -1}});
+  complexes["empty"] = ckpt::tensor<std::complex<float>>({0, 2});
+  complexes["cube"] = ckpt::tensor<std::complex<float>>({1, 2, 1}, {{1, 2}, {3, 4}});
+  CHECK(round_trip(dir, complexes) == complexes);
+
+  std::map<std::string, ckpt::tensor<bool>> bools;
+  bools["scalar"] = ckpt::tensor<bool>({}, {true});
+  bools["empty"] = ckpt::tensor<bool>({0});
+  CHECK(round_trip(dir, bools) == bools);
+
+  std::map<std::string, float> nothing;
+  CHECK(round_trip(dir, nothing).empty());
+  CHECK(nlohmann::json::parse(read_text(dir / "t.json"))["tensors"] == nlohmann::json::object());
+}
+
+TEST_CASE("metadata round-trips as strings", "[json]") {
+  scratch_dir dir;
+  ckpt::save_options options = no_sync();
+  options.metadata = {{"step", "100"}, {"note", "\xc3\xa9 \"q\"\n"}, {"", "empty key"}};
+  ckpt::save(make_dense(2, 2, 1), dir / "m.json", options);
+  ckpt::reader r(dir / "m.json");
+  CHECK(r.metadata() == options.metadata);
+
+  options.metadata["bad"] = "\xff";
+  try {
+    ckpt::save(make_dense(2, 2, 1), dir / "n.json", options);
+    FAIL("saved metadata that is not UTF-8");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::bad_format);
+    CHECK(e.file() == (dir / "n.json").string());
+  }
+  CHECK(!fs::exists(dir / "n.json"));
+}
+
+TEST_CASE("the writer refuses what the document cannot hold and leaves no file", "[json]") {
+  scratch_dir dir;
+  ckpt::save(make_dense(1, 1, 1), dir / "keep.json", no_sync());
+  const std::string kept = read_text(dir / "keep.json");
+  const float x = 1;
+  const ckpt::tensor_view scalar{ckpt::dtype::float32, {}, std::as_bytes(std::span(&x, 1)), {}};
+  const std::byte big_int4{100};
+  const ckpt::tensor_view int4{ckpt::dtype::int4, {1}, std::span(&big_int4, 1), {}};
+  const ckpt::tensor_view resource{ckpt::dtype::resource, {}, {}, {}};
+  const ckpt::tensor_view short_view{
+      ckpt::dtype::float32, {2}, std::as_bytes(std::span(&x, 1)), {}};
+
+  const auto refused = [&](std::vector<ckpt::named_tensor> tensors, ckpt::errc code,
+                           const std::string& key) {
+    ckpt::json_format::writer w(dir / "keep.json", no_sync());
+    try {
+      w.write(tensors);
+      FAIL("written");
+    } catch (const ckpt::error& e) {
+      INFO(e.what());
+      CHECK(e.code() == code);
+      CHECK(e.key() == key);
+    }
+    CHECK(read_text(dir / "keep.json") == kept);
+    CHECK(dir.file_count() == 1);
+  };
+  refused({{"a", scalar}, {"a/b", scalar}}, ckpt::errc::bad_format, "a/b");
+  refused({{"a/b", scalar}, {"a", scalar}}, ckpt::errc::bad_format, "a");
+  refused({{"a/b", scalar}, {"a/b", scalar}}, ckpt::errc::bad_format, "a/b");
+  refused({{"a//b", scalar}}, ckpt::errc::bad_format, "a//b");
+  refused({{"", scalar}}, ckpt::errc::bad_format, "");
+  refused({{"k\xff", scalar}}, ckpt::errc::bad_format, "k\xff");
+  refused({{"w", scalar}, {"r", resource}}, ckpt::errc::unsupported, "r");
+  refused({{"n", int4}}, ckpt::errc::bad_format, "n");
+  refused({{"s", short_view}}, ckpt::errc::shape_mismatch, "s");
+}
+
+TEST_CASE("a file copied through the reader is reproduced byte for byte", "[json]") {
+  scratch_dir dir;
+  ckpt::save(make_model(), dir / "a.json", no_sync());
+  auto from = ckpt::open_reader(dir / "a.json");
+  ckpt::json_format::writer to(dir / "b.json", no_sync());
+  ckpt::copy_tensors(*from, to);
+  CHECK(read_text(dir / "a.json") == read_text(dir / "b.json"));
+}
+
+TEST_CASE("a million elements save and load", "[json]") {
+  scratch_dir dir;
+  std::map<std::string, ckpt::tensor<float>> big;
+  // Not make_floats: its index arithmetic overflows int beyond about 20000 elements.
+  ckpt::tensor<float> w({1000, 1000});
+  std::uint64_t state = 12345;
+  for (float& x : w)
+    x = static_cast<float>(static_cast<std::int64_t>(next_random(state) % 2000001) - 1000000) /
+        997.0f;
+  big["w"] = std::move(w);
+  const auto start = std::chrono::steady_clock::now();
+  ckpt::save(big, dir / "big.json", no_sync());
+  const auto saved = std::chrono::steady_clock::now();
+  std::map<std::string, ckpt::tensor<float>> loaded;
+  ckpt::load(loaded, dir / "big.json");
+  const auto done = std::chrono::steady_clock::now();
+  CHECK(loaded == big);
+  using ms = std::chrono::milliseconds;
+  WARN("1e6 float32: save " << std::chrono::duration_cast<ms>(saved - start).count() << " ms, load "
+                            << std::chrono::duration_cast<ms>(done - saved).count() << " ms, "
+                            << fs::file_size(dir / "big.json") << " bytes");
+}
+
+TEST_CASE("detection looks for the format marker", "[json]") {
+  scratch_dir dir;
+  const auto detects = [&](const std::string& text) {
+    write_text(dir / "d", text);
+    return ckpt::json_format::detect(dir / "d");
+  };
+  CHECK(detects(document("")));
+  CHECK(detects(" \n\t{ \"format\" :\"ckpt-json\", \"version\": 1}"));
+  CHECK(!detects(""));
+  CHECK(!detects("[]"));
+  CHECK(!detects(R"({"version": 1, "format": "ckpt-json"})"));
+  CHECK(!detects(R"({"format": "ckpt-jsonx"})"));
+  CHECK(!detects(R"({"__metadata__": {}})"));
+  CHECK(!detects(std::string("\x10\x00\x00\x00\x00\x00\x00\x00{}", 10)));
+  CHECK(!ckpt::json_format::detect(dir / "missing"));
+  fs::create_directory(dir / "sub");
+  CHECK(!ckpt::json_format::detect(dir / "sub"));
+}
+
+TEST_CASE("the reader accepts what RFC 8259 allows", "[json]") {
+  scratch_dir dir;
+  // Whitespace anywhere, a byte order mark, members of the document in any order, escapes.
+  CHECK(read_one<float>(dir, "\xef\xbb\xbf" + one_tensor("float32", "[1]", "[2]"))[0] == 2);
+  const auto t = read_one<std::int32_t>(
+      dir,
+      " {\"tensors\"\t:\n{\"\\u0074\" : {\"dtype\":\"int32\",\"shape\":[ 2 ],\"values\":[-0 ,"
+      "7]}},\"version\":1,\"metadata\":{},\"format\":\"ckpt-json\"} \n");
+  CHECK(t == ckpt::tensor<std::int32_t>({2}, {0, 7}));
+  // Numbers beyond float's range underflow to a zero of their sign; -0 keeps its sign.
+  CHECK(bits_of(read_one<float>(dir, one_tensor("float32", "[]", "-1e-50"))[0]) == 0x80000000);
+  CHECK(bits_of(read_one<float>(dir, one_tensor("float32", "[]", "-0"))[0]) == 0x80000000);
+  CHECK(bits_of(read_one<double>(dir, one_tensor("float64", "[]", "1e-400"))[0]) == 0);
+  CHECK(read_one<float>(dir, one_tensor("float32", "[]", "3.4028235e38"))[0] ==
+        std::numeric_limits<float>::max());
+  CHECK(read_one<double>(dir, one_tensor("float64", "[]", "9007199254740993"))[0] ==
+        9007199254740992.0);
+  CHECK(bits_of(read_one<float>(dir, one_tensor("float32", "[]", "\"NaN:0x7FC00001\""))[0]) ==
+        0x7fc00001);
+  CHECK(read_one<std::uint64_t>(dir, one_tensor("uint64", "[]", "18446744073709551615"))[0] ==
+        std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST_CASE("hostile documents give the exact error", "[json][hostile]") {
+  scratch_dir dir;
+  using ckpt::errc;
+
+  SECTION("depth bombs") {
+    check_error(dir, std::string(100000, '['), errc::limit);
+    check_error(dir, one_tensor("float32", "[1]", std::string(100000, '[')), errc::limit, "t");
+    std::string objects;
+    for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
+    check_error(dir, objects, errc::limit);
+    std::string groups;
+    for (int i = 0; i < 100000; ++i) groups += "\"a\":{";
+    check_error(dir, document(groups), errc::limit);
+    ckpt::load_options shallow;
+    shallow.limits.max_depth = 4;
+    check_error(dir, document(R"("a": {"b": {"c": {}}})"), errc::limit, "a/b/c", shallow);
+    CHECK_NOTHROW(read_one<float>(
+        dir,
+        document(
+            R"("a": {"t": {"dtype": "float32", "shape": [], "values": 1}}, "t": {"dtype": "float32", "shape": [], "values": 1})")));
+  }
+  SECTION("duplicate keys") {
+    check_error(dir,
+                R"({"format": "ckpt-json", "format": "ckpt-json", "version": 1, "tensors": {}})",
+                errc::bad_format);
+    check_error(dir, document(R"("a": {}, "a": {})"), errc::bad_format, "a");
+    check_error(
+        dir,
+        R"({"format": "ckpt-json", "version": 1, "metadata": {"k": "1", "k": "2"}, "tensors": {}})",
+        errc::bad_format);
+    check_error(dir,
+                document(R"("t": {"dtype": "float32", "dtype": "int8", "shape": [], "values": 1})"),
+                errc::bad_format, "t");
+    check_error(dir,
+                document(R"("t": {"dtype": "float32", "shape": [], "shape": [], "values": 1})"),
+                errc::bad_format, "t");
+    check_error(dir, document(R"("g": {"dtype": {}, "dtype": {}})"), errc::bad_format, "g/dtype");
+  }
+  SECTION("non-standard number tokens") {
+    for (const char* token : {"NaN", "Infinity", "-Infinity", "nan", "inf", "+1", "01", ".5", "1.",
+                              "0x10", "1e", "- 1", "1_000"})
+      check_error(dir, one_tensor("float32", "[1]", std::string("[") + token + "]"),
+                  errc::bad_format);
+  }
+  SECTION("numbers out of the dtype's range") {
+    check_error(dir, one_tensor("float32", "[1]", "[1e400]"), errc::bad_format);
+    check_error(dir, one_tensor("float64", "[1]", "[1e400]"), errc::bad_format);
+    check_error(dir, one_tensor("float64", "[1]", "[-1e400]"), errc::bad_format);
+    check_error(dir, one_tensor("float32", "[1]", "[1e39]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[]", "3.4028236e38"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float16", "[]", "65520"), errc::bad_format, "t");
+    check_error(dir, one_tensor("bfloat16", "[]", "3.4e38"), errc::bad_format, "t");
+    check_error(dir, one_tensor("complex64", "[]", "[0, 1e39]"), errc::bad_format, "t");
+  }
+  SECTION("integers: fractions and out-of-range values") {
+    for (const char* value : {"1.5", "1.0", "1e2", "-0.0"})
+      check_error(dir, one_tensor("int32", "[1]", std::string("[") + value + "]"), errc::bad_format,
+                  "t");
+    check_error(dir, one_tensor("int8", "[1]", "[128]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int8", "[1]", "[-129]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("uint8", "[1]", "[-1]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("uint8", "[1]", "[256]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int64", "[]", "9223372036854775808"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int64", "[]", "-9223372036854775809"), errc::bad_format, "t");
+    check_error(dir, one_tensor("uint64", "[]", "18446744073709551616"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int4", "[]", "8"), errc::bad_format, "t");
+    check_error(dir, one_tensor("uint2", "[]", "4"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float8_e4m3fn", "[]", "256"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int32", "[]", "true"), errc::bad_format, "t");
+    check_error(dir, one_tensor("int32", "[]", "\"1\""), errc::bad_format, "t");
+    check_error(dir, one_tensor("bool", "[]", "1"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[]", "null"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[]", "true"), errc::bad_format, "t");
+  }
+  SECTION("strings standing for floats") {
+    for (const char* value :
+         {"\"nan\"", "\"Inf\"", "\"1.5\"", "\"NaN:0x3f800000\"", "\"NaN:0x7fc0000\"",
+          "\"NaN:0x7fc000001\"", "\"NaN:7fc00001\"", "\"NaN:0x7fc0000g\""})
+      check_error(dir, one_tensor("float32", "[]", value), errc::bad_format, "t");
+  }
+  SECTION("invalid UTF-8 and lone surrogates") {
+    check_error(dir, one_tensor("string", "[]", "\"\xff\""), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", "\"\xc0\x80\""), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", "\"\xed\xa0\x80\""), errc::bad_format);
+    check_error(dir, document("\"k\xfe\": {}"), errc::bad_format);
+    check_error(dir, document("\xff"), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", R"("\ud800")"), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", R"("\udc00")"), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", R"("\ud800\u0041")"), errc::bad_format);
+    check_error(dir, one_tensor("string", "[]", "\"raw\ncontrol\""), errc::bad_format);
+  }
+  SECTION("ragged arrays and counts that differ from the shape") {
+    check_error(dir, one_tensor("float32", "[2, 2]", "[[1, 2], [3]]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[2, 2]", "[[1, 2], [3, 4, 5]]"), errc::shape_mismatch,
+                "t");
+    check_error(dir, one_tensor("float32", "[2, 2]", "[[1, 2], 3]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[2]", "[1, [2]]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[1, 1]", "[[[1]]]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[2]", "[1, 2, 3]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[2]", "[1]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[2, 3]", "[]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[]", "[1]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[1]", "1"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("float32", "[1000000]", "[]"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("string", "[2]", R"(["a", ["b"]])"), errc::shape_mismatch, "t");
+    check_error(dir, one_tensor("string", "[1, 1]", R"([{"base64": ""}])"), errc::shape_mismatch,
+                "t");
+  }
+  SECTION("complex elements are pairs") {
+    for (const char* value : {"[[1]]", "[[1, 2, 3]]", "[1]", "[[1, [2]]]", "[[\"a\", 1]]"})
+      check_error(dir, one_tensor("complex64", "[1]", value), errc::bad_format, "t");
+    check_error(dir, one_tensor("complex64", "[]", "1"), errc::bad_format, "t");
+    check_error(dir, one_tensor("complex128", "[]", "[1, 2, 3]"), errc::bad_format, "t");
+  }
+  SECTION("dtypes") {
+    check_error(dir, one_tensor("float128", "[]", "1"), errc::unsupported, "t");
+    check_error(dir, one_tensor("resource", "[]", "1"), errc::unsupported, "t");
+    check_error(dir, one_tensor("Float32", "[]", "1"), errc::unsupported, "t");
+    check_error(dir, document(R"("t": {"dtype": 1, "shape": [], "values": 1})"), errc::bad_format,
+                "t");
+  }
+  SECTION("shapes") {
+    check_error(dir, one_tensor("float32", "[-1]", "[]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[2.5]", "[]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[1e0]", "[1]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[\"2\"]", "[1, 2]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[[2]]", "[1, 2]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "2", "[1, 2]"), errc::bad_format, "t");
+    check_error(dir, one_tensor("float32", "[4294967296, 4294967296, 0]", "[]"), errc::bad_format,
+                "t");
+    check_error(dir, one_tensor("float32", "[18446744073709551615]", "[]"), errc::shape_mismatch,
+                "t");
+    check_error(dir, one_tensor("float32", "[18446744073709551616]", "[]"), errc::bad_format, "t");
+    std::string deep = "[";
+    for (int i = 0; i < 65; ++i) deep += i ? ", 1" : "1";
+    check_error(dir, one_tensor("float32", deep + "]", "1"), errc::limit, "t");
+  }
+  SECTION("entry count and name length limits") {
+    ckpt::load_options few;
+    few.limits.max_entries = 2;
+    const std::string scalar = R"({"dtype": "int8", "shape": [], "values": 1})";
+    check_error(dir, document("\"a\": " + scalar + ", \"b\": " + scalar + ", \"c\": " + scalar),
+                errc::limit, "c", few);
+    ckpt::load_options short_names;
+    short_names.limits.max_name_bytes = 8;
+    check_error(dir, document(R"("abcd": {"efgh": )" + scalar + "}"), errc::limit, {}, short_names);
+  }
+  SECTION("documents that are not a ckpt-json object") {
+    for (const std::string text : {"", " ", "[]", "42", "\"ckpt-json\"", "null", "{", "}", "{}"})
+      check_error(dir, text, errc::bad_format);
+    check_error(dir, R"({"format": "other", "version": 1, "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": 2, "tensors": {}})", errc::unsupported);
+    check_error(dir, R"({"format": "ckpt-json", "version": 0, "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": "1", "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": 1.0, "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": 1})", errc::bad_format);
+    check_error(dir, R"({"version": 1, "tensors": {}})", errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": 1, "tensors": {}, "extra": 1})",
+                errc::bad_format);
+    check_error(dir, R"({"format": "ckpt-json", "version": 1, "tensors": []})", errc::bad_format);
+    check_error(dir,
+                R"({"format": "ckpt-json", "version": 1, "metadata": {"k": 1}, "tensors": {}})",
+                errc::bad_format);
+    check_error(dir, document("") + " x", errc::bad_format);
+    check_error(dir, document("") + "{}", errc::bad_format);
+    check_error(dir, document("/* c */"), errc::bad_format);
+    check_error(dir, document(R"("a": {},)"), errc::bad_format);
+    check_error(dir, document(R"('a': {})"), errc::bad_format);
+  }
+  SECTION("groups and tensor objects") {
+    check_error(dir, document(R"("a": 5)"), errc::bad_format, "a");
+    check_error(dir, document(R"("a": [1])"), errc::bad_format, "a");
+    check_error(dir, document(R"("a/b": {})"), errc::bad_format);
+    check_error(dir, document(R"("": {})"), errc::bad_format);
+    check_error(dir, document(R"("t": {"shape": [1], "dtype": "float32", "values": [1]})"),
+                errc::bad_format, "t/shape");
+    check_error(dir, document(R"("t": {"dtype": "float32", "values": [1], "shape": [1]})"),
+                errc::bad_format, "t");
+    check_error(dir, document(R"("t": {"dtype": "float32", "shape": [1]})"), errc::bad_format, "t");
+    check_error(dir, document(R"("t": {"dtype": "float32"})"), errc::bad_format, "t");
+    check_error(dir, document(R"("t": {"dtype": "float32", "shape": [], "values": 1, "note": ""})"),
+                errc::bad_format, "t");
+    check_error(dir, document(R"("t": {"dtype": "float32", "shape": [], "values": {}})"),
+                errc::bad_format, "t");
+  }
+  SECTION("base64 string elements") {
+    for (const char* text :
+         {"aGk", "aGk*", "aG=k", "a===", "=aGk", "aGl=", "aQ==aGk=", "aGk=\n", "aR=="})
+      check_error(dir, one_tensor("string", "[]", std::string(R"({"base64": ")") + text + "\"}"),
+                  errc::bad_format, "t");
+    check_error(dir, one_tensor("string", "[]", R"({"base64": "aGk=", "x": 1})"), errc::bad_format,
+                "t");
+    check_error(dir, one_tensor("string", "[]", R"({"text": "aGk="})"), errc::bad_format, "t");
+    check_error(dir, one_tensor("string", "[]", R"({"base64": 5})"), errc::bad_format, "t");
+    check_error(dir, one_tensor("string", "[]", R"({})"), errc::bad_format, "t");
+    check_error(dir, one_tensor("string", "[]", "5"), errc::bad_format, "t");
+  }
+  SECTION("over the size limit") {
+    ckpt::load_options small;
+    small.limits.max_header_bytes = 64;
+    check_error(dir, one_tensor("float32", "[]", "1"), errc::limit, {}, small);
+  }
+  SECTION("not a regular file, or no file") {
+    fs::create_directory(dir / "sub.json");
+    ckpt::load_options json;
+    json.format = "json";
+    CHECK_THROWS_MATCHES(ckpt::open_reader(dir / "sub.json", json), ckpt::error,
+                         Catch::Matchers::Predicate<ckpt::error>(
+                             [](const ckpt::error& e) { return e.code() == errc::io; }));
+    CHECK_THROWS_MATCHES(ckpt::open_reader(dir / "none.json", json), ckpt::error,
+                         Catch::Matchers::Predicate<ckpt::error>(
+                             [](const ckpt::error& e) { return e.code() == errc::not_found; }));
+  }
+}
+
+TEST_CASE("a file truncated at any length is refused", "[json][hostile]") {
+  scratch_dir dir;
+  struct Small {
+    std::vector<float> w;
+    std::string name;
+    std::complex<double> z;
+    std::int64_t step = 0;
+  };
+  Small small{{1.5f, -0.0f, std::numeric_limits<float>::quiet_NaN()}, "n\xff", {1, -2}, 7};
+  ckpt::save_options options = no_sync();
+  options.metadata["k"] = "v";
+  ckpt::save(small, dir / "small.json", options);
+  std::string text = read_text(dir / "small.json");
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  REQUIRE(text.size() > 100);
+  std::size_t refused = 0;
+  for (std::size_t length = 0; length < text.size(); ++length) {
+    const ckpt::error e = open_error(dir, text.substr(0, length));
+    CHECK(e.code() == ckpt::errc::bad_format);
+    refused += e.code() == ckpt::errc::bad_format;
+  }
+  CHECK(refused == text.size());
+  write_text(dir / "whole.json", text);
+  Small loaded;
+  ckpt::load(loaded, dir / "whole.json");
+  CHECK(loaded.name == small.name);
+}
