@@ -344,6 +344,20 @@ TEST_CASE("dtypes safetensors cannot hold are errors naming the key", "[safetens
   CHECK(dir.file_count() <= 1);  // a refused save leaves no temporary behind
 }
 
+TEST_CASE("the writer interface refuses two tensors with one path", "[safetensors]") {
+  scratch_dir dir;
+  const float values[2] = {1.0f, 2.0f};
+  const ckpt::tensor_view view{ckpt::dtype::float32, {2}, std::as_bytes(std::span(values)), {}};
+  try {
+    ckpt::safetensors::writer(dir / "dup.safetensors", {}).write({{"a/b", view}, {"a/b", view}});
+    FAIL("wrote a duplicate");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::bad_format);
+    CHECK(e.key() == "a/b");
+  }
+  CHECK(dir.file_count() == 0);
+}
+
 TEST_CASE("a path component with a dot cannot be a safetensors name", "[safetensors]") {
   scratch_dir dir;
   const fs::path path = dir / "dots.safetensors";

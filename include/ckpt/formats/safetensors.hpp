@@ -816,6 +816,16 @@ class writer final : public format_writer {
       const auto rb = detail::layout_rank(tensors[b.index].tensor.dtype);
       return ra != rb ? ra > rb : a.name < b.name;
     });
+    // ckpt::save has already refused duplicate paths; callers of the writer interface may not have.
+    std::vector<const std::string*> names;
+    names.reserve(plan.size());
+    for (const auto& p : plan) names.push_back(&p.name);
+    std::sort(names.begin(), names.end(), [](auto* a, auto* b) { return *a < *b; });
+    const auto dup =
+        std::adjacent_find(names.begin(), names.end(), [](auto* a, auto* b) { return *a == *b; });
+    if (dup != names.end())
+      throw error(errc::bad_format, "two tensors have the same path", path_.string(),
+                  path_of_name(**dup));
     return plan;
   }
 
