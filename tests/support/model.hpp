@@ -99,7 +99,8 @@ struct Model {
 
 // A bit pattern generator, so every tensor holds distinct, reproducible values.
 inline float value_at(int seed, std::size_t i) {
-  return static_cast<float>((seed * 7919 + static_cast<int>(i) * 104729) % 2003) / 97.0f - 10.0f;
+  const std::uint64_t mixed = static_cast<std::uint64_t>(seed) * 7919u + i * 104729u;
+  return static_cast<float>(mixed % 2003) / 97.0f - 10.0f;
 }
 
 inline ckpt::tensor<float> make_floats(ckpt::shape s, int seed) {

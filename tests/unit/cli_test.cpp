@@ -1,5 +1,6 @@
 // The ckpt command-line program, run as a user would run it.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -37,8 +38,9 @@ run_result run_ckpt(const std::string& args) {
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
 }
 
+// ctest runs test cases as separate processes in parallel: each gets its own directory.
 struct scratch {
-  fs::path dir = fs::temp_directory_path() / "ckpt_cli_test";
+  fs::path dir = fs::temp_directory_path() / ("ckpt_cli_test_" + std::to_string(::getpid()));
   scratch() {
     fs::remove_all(dir);
     fs::create_directories(dir);
