@@ -15,6 +15,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#include "../tests/support/scratch_dir.hpp"
 #include <vector>
 
 #include "ckpt/api.hpp"
@@ -37,26 +39,8 @@ constexpr workload small{10'000, 1024 / sizeof(float)};
 
 std::uint64_t total_bytes(const workload& w) { return w.count * w.floats * sizeof(float); }
 
-class scratch_dir {
- public:
-  scratch_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ckpt-bench-XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-scratch_dir& scratch() {
-  static scratch_dir dir;
+ckpt_test::scratch_dir& scratch() {
+  static ckpt_test::scratch_dir dir("ckpt-bench");
   return dir;
 }
 

@@ -13,35 +13,12 @@
 #include <sstream>
 
 #include "../support/model.hpp"
+#include "../support/scratch_dir.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-class scratch_dir {
- public:
-  scratch_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ckpt-json-XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  std::size_t file_count() const {
-    return static_cast<std::size_t>(
-        std::distance(fs::directory_iterator(path_), fs::directory_iterator()));
-  }
-
- private:
-  fs::path path_;
-};
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary)
@@ -212,7 +189,7 @@ std::uint64_t next_random(std::uint64_t& state) {
 }  // namespace
 
 TEST_CASE("the shared model round-trips through a JSON file", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   const Model original = make_model();
   ckpt::save(original, dir / "model.json", no_sync());
   CHECK(dir.file_count() == 1);
@@ -239,7 +216,7 @@ TEST_CASE("the shared model round-trips through a JSON file", "[json]") {
 }
 
 TEST_CASE("the document mirrors the path tree", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   const Model original = make_model();
   ckpt::save_options options = no_sync();
   options.metadata["step"] = "42";
@@ -271,7 +248,7 @@ TEST_CASE("the document mirrors the path tree", "[json]") {
 }
 
 TEST_CASE("members named dtype, shape and values stay groups", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   Awkward original;
   original.dtype = {1.5f, {1, 2}, "a"};
   original.shape = {-2.5f, {}, "b"};
@@ -286,7 +263,7 @@ TEST_CASE("members named dtype, shape and values stay groups", "[json]") {
 }
 
 TEST_CASE("special floating-point values keep their bits", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   const std::vector<std::uint32_t> f32_bits = {
       0x7fc00000,                          // the canonical NaN
       0x7fc00001, 0xffc00000, 0x7f800001,  // payload, negative and signalling NaNs
@@ -325,7 +302,7 @@ TEST_CASE("special floating-point values keep their bits", "[json]") {
 }
 
 TEST_CASE("every float16 and bfloat16 bit pattern survives", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   Halves original;
   original.f16 = ckpt::tensor<ckpt::float16>({256, 256});
   original.bf16 = ckpt::tensor<ckpt::bfloat16>({65536});
@@ -338,7 +315,7 @@ TEST_CASE("every float16 and bfloat16 bit pattern survives", "[json]") {
 }
 
 TEST_CASE("16-bit floats are written short and read with one rounding", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   Halves h;
   h.f16 = ckpt::tensor<ckpt::float16>({5});
   h.f16[0] = ckpt::float16(0.1f);
@@ -368,7 +345,7 @@ TEST_CASE("16-bit floats are written short and read with one rounding", "[json]"
 }
 
 TEST_CASE("integers keep their full range", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   Integers original{extremes<std::int8_t>(),   extremes<std::int16_t>(), extremes<std::int32_t>(),
                     extremes<std::int64_t>(),  extremes<std::uint8_t>(), extremes<std::uint16_t>(),
                     extremes<std::uint32_t>(), extremes<std::uint64_t>()};
@@ -380,7 +357,7 @@ TEST_CASE("integers keep their full range", "[json]") {
 }
 
 TEST_CASE("every dtype with a fixed element layout round-trips bit for bit", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   std::vector<std::vector<std::byte>> buffers;
   std::vector<ckpt::named_tensor> tensors;
   std::uint64_t state = 0x9e3779b97f4a7c15;
@@ -431,7 +408,7 @@ TEST_CASE("every dtype with a fixed element layout round-trips bit for bit", "[j
 }
 
 TEST_CASE("strings that are not UTF-8 travel as base64", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   Strings original;
   original.valid = {"",
                     "plain",
@@ -467,7 +444,7 @@ TEST_CASE("strings that are not UTF-8 travel as base64", "[json]") {
 }
 
 TEST_CASE("empty tensors, zero-size dimensions and ranks 0 to 4", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   std::map<std::string, ckpt::tensor<float>> floats;
   const std::vector<ckpt::shape> shapes = {
       {}, {0}, {5}, {0, 3}, {3, 0}, {2, 3}, {2, 0, 3}, {2, 3, 4}, {2, 1, 3, 2}, {1, 1, 1, 1}};
@@ -502,7 +479,7 @@ TEST_CASE("empty tensors, zero-size dimensions and ranks 0 to 4", "[json]") {
 }
 
 TEST_CASE("metadata round-trips as strings", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   ckpt::save_options options = no_sync();
   options.metadata = {{"step", "100"}, {"note", "\xc3\xa9 \"q\"\n"}, {"", "empty key"}};
   ckpt::save(make_dense(2, 2, 1), dir / "m.json", options);
@@ -521,7 +498,7 @@ TEST_CASE("metadata round-trips as strings", "[json]") {
 }
 
 TEST_CASE("the writer refuses what the document cannot hold and leaves no file", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   ckpt::save(make_dense(1, 1, 1), dir / "keep.json", no_sync());
   const std::string kept = read_text(dir / "keep.json");
   const float x = 1;
@@ -558,7 +535,7 @@ TEST_CASE("the writer refuses what the document cannot hold and leaves no file",
 }
 
 TEST_CASE("a file copied through the reader is reproduced byte for byte", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   ckpt::save(make_model(), dir / "a.json", no_sync());
   auto from = ckpt::open_reader(dir / "a.json");
   ckpt::json_format::writer to(dir / "b.json", no_sync());
@@ -567,7 +544,7 @@ TEST_CASE("a file copied through the reader is reproduced byte for byte", "[json
 }
 
 TEST_CASE("a million elements save and load", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   std::map<std::string, ckpt::tensor<float>> big;
   // Not make_floats: its index arithmetic overflows int beyond about 20000 elements.
   ckpt::tensor<float> w({1000, 1000});
@@ -590,7 +567,7 @@ TEST_CASE("a million elements save and load", "[json]") {
 }
 
 TEST_CASE("detection looks for the format marker", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   const auto detects = [&](const std::string& text) {
     write_text(dir / "d", text);
     return ckpt::json_format::detect(dir / "d");
@@ -609,7 +586,7 @@ TEST_CASE("detection looks for the format marker", "[json]") {
 }
 
 TEST_CASE("the reader accepts what RFC 8259 allows", "[json]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   // Whitespace anywhere, a byte order mark, members of the document in any order, escapes.
   CHECK(read_one<float>(dir, "\xef\xbb\xbf" + one_tensor("float32", "[1]", "[2]"))[0] == 2);
   const auto t = read_one<std::int32_t>(
@@ -632,7 +609,7 @@ TEST_CASE("the reader accepts what RFC 8259 allows", "[json]") {
 }
 
 TEST_CASE("hostile documents give the exact error", "[json][hostile]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   using ckpt::errc;
 
   SECTION("depth bombs") {
@@ -848,7 +825,7 @@ TEST_CASE("hostile documents give the exact error", "[json][hostile]") {
 }
 
 TEST_CASE("a file truncated at any length is refused", "[json][hostile]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-json");
   struct Small {
     std::vector<float> w;
     std::string name;

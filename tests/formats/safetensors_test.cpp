@@ -11,35 +11,12 @@
 #include <sstream>
 
 #include "../support/model.hpp"
+#include "../support/scratch_dir.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory per test, removed afterwards.
-class scratch_dir {
- public:
-  scratch_dir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ckpt-safetensors-XXXXXX";
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  const fs::path& path() const { return path_; }
-  std::size_t file_count() const {
-    return static_cast<std::size_t>(
-        std::distance(fs::directory_iterator(path_), fs::directory_iterator()));
-  }
-
- private:
-  fs::path path_;
-};
 
 std::string le64(std::uint64_t v) {
   std::string out(8, '\0');
@@ -109,7 +86,7 @@ struct Tiny {
 }  // namespace
 
 TEST_CASE("the shared model round-trips through a safetensors file", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "model.safetensors";
   const Model original = make_model({.strings = false, .complex = false});
   ckpt::save(original, path);
@@ -172,7 +149,7 @@ TEST_CASE("the shared model round-trips through a safetensors file", "[safetenso
 
 TEST_CASE("the writer lays out bytes exactly as the specification and reference writer do",
           "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "tiny.safetensors";
   Tiny tiny{{TinyLayer{{1.0f, -2.0f}, 7}}, 42};
   ckpt::save_options options;
@@ -206,7 +183,7 @@ TEST_CASE("the writer lays out bytes exactly as the specification and reference 
 }
 
 TEST_CASE("names are escaped as JSON strings the way serde_json escapes them", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "escaped.safetensors";
   std::map<std::string, std::uint8_t> odd{{"q\"b\\s\x01\t\xc3\xa9", 5}, {"plain", 6}};
   ckpt::save(odd, path);
@@ -240,7 +217,7 @@ TEST_CASE("every safetensors dtype ckpt knows round-trips at the view level", "[
       {dtype::int64, "I64"},
       {dtype::uint64, "U64"},
   };
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "dtypes.safetensors";
   std::vector<std::vector<std::byte>> storage;
   std::vector<ckpt::named_tensor> tensors;
@@ -286,7 +263,7 @@ TEST_CASE("every safetensors dtype ckpt knows round-trips at the view level", "[
 }
 
 TEST_CASE("dtypes safetensors cannot hold are errors naming the key", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "refused.safetensors";
 
   SECTION("a string leaf in the shared model") {
@@ -345,7 +322,7 @@ TEST_CASE("dtypes safetensors cannot hold are errors naming the key", "[safetens
 }
 
 TEST_CASE("the writer interface refuses two tensors with one path", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const float values[2] = {1.0f, 2.0f};
   const ckpt::tensor_view view{ckpt::dtype::float32, {2}, std::as_bytes(std::span(values)), {}};
   try {
@@ -359,7 +336,7 @@ TEST_CASE("the writer interface refuses two tensors with one path", "[safetensor
 }
 
 TEST_CASE("a path component with a dot cannot be a safetensors name", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "dots.safetensors";
   std::map<std::string, std::map<std::string, std::vector<float>>> model{
       {"layer", {{"w.1", {1.0f}}}}};
@@ -378,7 +355,7 @@ TEST_CASE("a path component with a dot cannot be a safetensors name", "[safetens
 }
 
 TEST_CASE("metadata round-trips and is omitted when empty", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "meta.safetensors";
   const Tiny tiny{{TinyLayer{{1.0f}, 1}}, 2};
   ckpt::save_options options;
@@ -398,7 +375,7 @@ TEST_CASE("metadata round-trips and is omitted when empty", "[safetensors]") {
 }
 
 TEST_CASE("view() gives the tensor in the mapping without a copy", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "view.safetensors";
   const Model original = make_model({.strings = false, .complex = false});
   ckpt::save(original, path);
@@ -424,7 +401,7 @@ TEST_CASE("view() gives the tensor in the mapping without a copy", "[safetensors
 }
 
 TEST_CASE("read() checks the destination and normalizes bools", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "read.safetensors";
   write_bytes(path, st_file(R"({"b":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})",
                             std::string("\x00\x01\x02", 3)));
@@ -453,7 +430,7 @@ TEST_CASE("read() checks the destination and normalizes bools", "[safetensors]")
 }
 
 TEST_CASE("another writer's unaligned layout reads by copy, not by view", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "unaligned.safetensors";
   // A 1-byte tensor first, then an F32 at data offset 1: valid, but no float can live there.
   std::string header =
@@ -468,7 +445,7 @@ TEST_CASE("another writer's unaligned layout reads by copy, not by view", "[safe
 }
 
 TEST_CASE("partial and lenient loads", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "partial.safetensors";
   const Model original = make_model({.strings = false, .complex = false});
   ckpt::save(original, path);
@@ -518,7 +495,7 @@ TEST_CASE("partial and lenient loads", "[safetensors]") {
 }
 
 TEST_CASE("detect() recognizes safetensors files cheaply and never throws", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path good = dir / "no_extension";
   write_bytes(good, st_file(one_f32_header, eight_bytes));
   CHECK(ckpt::safetensors::detect(good));
@@ -538,7 +515,7 @@ TEST_CASE("detect() recognizes safetensors files cheaply and never throws", "[sa
 }
 
 TEST_CASE("zero-size tensors may share an offset, as in the reference", "[safetensors]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "empty.safetensors";
   const std::string header =
       "{" + entry_json("z0", "F32", "[0]", 0, 0) + "," + entry_json("a", "F32", "[2]", 0, 8) + "," +
@@ -560,7 +537,7 @@ TEST_CASE("zero-size tensors may share an offset, as in the reference", "[safete
 
 TEST_CASE("hostile files: sizes and framing", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const std::string valid = st_file(one_f32_header, eight_bytes);
 
   check_refused(dir, "G1: 0-byte file", "", errc::bad_format);
@@ -590,7 +567,7 @@ TEST_CASE("hostile files: sizes and framing", "[safetensors][hostile]") {
 
 TEST_CASE("hostile files: JSON syntax", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const auto with_header = [](const std::string& h) { return st_file(h, eight_bytes); };
 
   check_refused(dir, "S6: array", with_header("[1,2]"), errc::bad_format);
@@ -624,7 +601,7 @@ TEST_CASE("hostile files: JSON syntax", "[safetensors][hostile]") {
 
 TEST_CASE("hostile files: nesting and limits", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   // S7: a million '[' is refused at the first level the schema does not allow, without recursion.
   const std::string bomb = "{\"a\":" + std::string(1'000'000, '[');
   const auto start = std::chrono::steady_clock::now();
@@ -668,7 +645,7 @@ TEST_CASE("hostile files: nesting and limits", "[safetensors][hostile]") {
 
 TEST_CASE("hostile files: entries and fields", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const auto file = [](const std::string& entries, const std::string& data = "12345678") {
     return st_file("{" + entries + "}", data);
   };
@@ -721,7 +698,7 @@ TEST_CASE("hostile files: entries and fields", "[safetensors][hostile]") {
 
 TEST_CASE("hostile files: shapes and numbers", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const auto shaped = [](const std::string& shape, const std::string& offsets = "[0,8]") {
     return st_file(
         R"({"a":{"dtype":"F32","shape":)" + shape + R"(,"data_offsets":)" + offsets + "}}",
@@ -761,7 +738,7 @@ TEST_CASE("hostile files: shapes and numbers", "[safetensors][hostile]") {
 
 TEST_CASE("hostile files: offsets and the data buffer", "[safetensors][hostile]") {
   using ckpt::errc;
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const auto file = [](std::initializer_list<std::string> entries, std::size_t data) {
     std::string h = "{";
     for (const auto& e : entries) {
@@ -817,7 +794,7 @@ TEST_CASE("hostile files: offsets and the data buffer", "[safetensors][hostile]"
 
 TEST_CASE("hostile files: every single-bit flip in a header is an error or a valid parse",
           "[safetensors][hostile]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   const std::string valid =
       st_file(R"({"__metadata__":{"k":"v"},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
               "12345678");
@@ -842,7 +819,7 @@ TEST_CASE("hostile files: every single-bit flip in a header is an error or a val
 }
 
 TEST_CASE("header bloat: 200,000 entries parse within the limits", "[safetensors][hostile]") {
-  scratch_dir dir;
+  scratch_dir dir("ckpt-safetensors");
   std::string header = "{";
   for (int i = 0; i < 200'000; ++i) {
     if (i) header += ',';

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/model.hpp"
+#include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 
 namespace {
@@ -38,21 +39,13 @@ run_result run_ckpt(const std::string& args) {
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
 }
 
-// ctest runs test cases as separate processes in parallel: each gets its own directory.
-struct scratch {
-  fs::path dir = fs::temp_directory_path() / ("ckpt_cli_test_" + std::to_string(::getpid()));
-  scratch() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~scratch() { fs::remove_all(dir); }
-};
+using ckpt_test::scratch_dir;
 
 }  // namespace
 
 TEST_CASE("inspect --json lists every entry as stored", "[cli]") {
-  scratch s;
-  const auto file = s.dir / "model.safetensors";
+  scratch_dir s("ckpt-cli");
+  const auto file = s / "model.safetensors";
   const auto model = ckpt_test::make_model({.strings = false, .complex = false});
   ckpt::save(model, file);
 
@@ -74,8 +67,8 @@ TEST_CASE("inspect --json lists every entry as stored", "[cli]") {
 }
 
 TEST_CASE("inspect --values prints exact values", "[cli]") {
-  scratch s;
-  const auto file = s.dir / "model.json";
+  scratch_dir s("ckpt-cli");
+  const auto file = s / "model.json";
   ckpt::save(ckpt_test::make_model(), file);
   const auto r = run_ckpt("inspect --json --values " + file.string());
   REQUIRE(r.status == 0);
@@ -93,10 +86,9 @@ TEST_CASE("inspect --values prints exact values", "[cli]") {
 }
 
 TEST_CASE("convert copies every tensor between formats", "[cli]") {
-  scratch s;
+  scratch_dir s("ckpt-cli");
   const auto model = ckpt_test::make_model({.strings = false, .complex = false});
-  const auto st = s.dir / "model.safetensors", js = s.dir / "model.json",
-             back = s.dir / "back.safetensors";
+  const auto st = s / "model.safetensors", js = s / "model.json", back = s / "back.safetensors";
   ckpt::save(model, st);
   REQUIRE(run_ckpt("convert " + st.string() + " " + js.string()).status == 0);
   REQUIRE(run_ckpt("convert " + js.string() + " " + back.string()).status == 0);
@@ -106,14 +98,14 @@ TEST_CASE("convert copies every tensor between formats", "[cli]") {
     CHECK(loaded == model);
   }
   // An explicit --format wins over the extension.
-  const auto odd = s.dir / "weights.bin";
+  const auto odd = s / "weights.bin";
   REQUIRE(run_ckpt("convert " + st.string() + " " + odd.string() + " --format json").status == 0);
   CHECK(ckpt::reader(odd, {.format = "json"}).format() == "json");
 }
 
 TEST_CASE("a bad file exits non-zero with the error on stderr", "[cli]") {
-  scratch s;
-  const auto bad = s.dir / "bad.safetensors";
+  scratch_dir s("ckpt-cli");
+  const auto bad = s / "bad.safetensors";
   const std::string header_beyond_file("\x08\0\0\0\0\0\0\0{}", 10);
   std::ofstream(bad, std::ios::binary) << header_beyond_file;
   const auto r = run_ckpt("inspect " + bad.string());
@@ -121,7 +113,7 @@ TEST_CASE("a bad file exits non-zero with the error on stderr", "[cli]") {
   CHECK(r.out.empty());
   CHECK(r.err.find(bad.string()) != std::string::npos);
 
-  const auto missing = run_ckpt("inspect " + (s.dir / "absent.safetensors").string());
+  const auto missing = run_ckpt("inspect " + (s / "absent.safetensors").string());
   CHECK(missing.status != 0);
   CHECK(missing.err.find("absent.safetensors") != std::string::npos);
   CHECK(run_ckpt("frobnicate").status == 2);

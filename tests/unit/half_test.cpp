@@ -459,19 +459,19 @@ TEST_CASE("dispatch: selection, names and the CKPT_DISABLE_SIMD switch", "[half]
   CHECK(std::string(hi::name(hi::path::scalar)) == "scalar");
   CHECK(std::string(hi::name(hi::path::f16c_avx2)) != std::string(hi::name(hi::path::avx512)));
 
-  CHECK_FALSE(hi::env_disables_simd(nullptr));
-  CHECK_FALSE(hi::env_disables_simd(""));
-  CHECK_FALSE(hi::env_disables_simd("0"));
-  CHECK(hi::env_disables_simd("1"));
-  CHECK(hi::env_disables_simd("00"));
-  CHECK(hi::env_disables_simd("yes"));
+  CHECK_FALSE(ckpt::simd::env_value_disables(nullptr));
+  CHECK_FALSE(ckpt::simd::env_value_disables(""));
+  CHECK_FALSE(ckpt::simd::env_value_disables("0"));
+  CHECK(ckpt::simd::env_value_disables("1"));
+  CHECK(ckpt::simd::env_value_disables("00"));
+  CHECK(ckpt::simd::env_value_disables("yes"));
 
 #if defined(CKPT_DISABLE_SIMD)
   CHECK(hi::selected() == hi::path::scalar);
   CHECK_FALSE(hi::available(hi::path::f16c_avx2));
   CHECK_FALSE(hi::available(hi::path::avx512));
 #else
-  if (hi::env_disables_simd(std::getenv("CKPT_DISABLE_SIMD"))) {
+  if (ckpt::simd::disabled()) {
     CHECK(hi::selected() == hi::path::scalar);
   }
 #endif

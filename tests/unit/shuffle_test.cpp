@@ -167,14 +167,14 @@ TEST_CASE("shuffle dispatch and the CKPT_DISABLE_SIMD switch", "[shuffle]") {
   CHECK(si::available(si::path::scalar));
   CHECK(si::available(si::selected()));
   CHECK(std::string(si::name(si::path::avx2)) == "avx2");
-  CHECK_FALSE(si::env_disables_simd(nullptr));
-  CHECK_FALSE(si::env_disables_simd("0"));
-  CHECK(si::env_disables_simd("1"));
+  CHECK_FALSE(ckpt::simd::env_value_disables(nullptr));
+  CHECK_FALSE(ckpt::simd::env_value_disables("0"));
+  CHECK(ckpt::simd::env_value_disables("1"));
 #if defined(CKPT_DISABLE_SIMD) || !defined(__x86_64__)
   CHECK(si::selected() == si::path::scalar);
   CHECK_FALSE(si::available(si::path::avx2));
 #else
-  if (si::env_disables_simd(std::getenv("CKPT_DISABLE_SIMD"))) {
+  if (ckpt::simd::disabled()) {
     CHECK(si::selected() == si::path::scalar);
   }
 #endif

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <span>
+#include "ckpt/codec/simd.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -358,11 +359,6 @@ inline const cpu_features& cpu() noexcept {
 }
 #endif
 
-inline bool simd_disabled_by_env() noexcept {
-  const char* v = std::getenv("CKPT_DISABLE_SIMD");
-  return v != nullptr && v[0] != '\0' && !(v[0] == '0' && v[1] == '\0');
-}
-
 }  // namespace detail
 
 enum class path { scalar, sse42, sse42_3way, pclmul_fold, avx512, armv8 };
@@ -486,17 +482,13 @@ inline fn_type function_for(path p) noexcept {
 
 inline path selected() noexcept {
   static const path chosen = [] {
-#if defined(CKPT_DISABLE_SIMD)
-    return path::scalar;
-#else
-    if (detail::simd_disabled_by_env()) return path::scalar;
+    if (simd::disabled()) return path::scalar;
     // Fastest first. 128-bit folding at best ties the 3-way crc32 loop (Intel issues one
     // pclmulqdq per cycle) and runs at half its speed on Zen 4, so pclmul_fold is never chosen.
     for (path p : {path::avx512, path::sse42_3way, path::sse42, path::armv8}) {
       if (available(p)) return p;
     }
     return path::scalar;
-#endif
   }();
   return chosen;
 }

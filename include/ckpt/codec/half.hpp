@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
+#include "ckpt/codec/simd.hpp"
 
 #if defined(__x86_64__) && !defined(CKPT_DISABLE_SIMD)
 #include <cpuid.h>
@@ -145,11 +146,6 @@ inline constexpr const char* name(path p) noexcept {
       return "avx512";
   }
   return "unknown";
-}
-
-// Value of the CKPT_DISABLE_SIMD environment variable -> whether it asks for the scalar path.
-inline constexpr bool env_disables_simd(const char* value) noexcept {
-  return value != nullptr && value[0] != '\0' && !(value[0] == '0' && value[1] == '\0');
 }
 
 // ---- scalar twins: always compiled, the reference every other path must match bit for bit ----
@@ -417,7 +413,7 @@ inline bool available(path p) noexcept {
 // and benchmarks call it through convert_with.
 inline path selected() noexcept {
   static const path chosen = [] {
-    if (env_disables_simd(std::getenv("CKPT_DISABLE_SIMD"))) return path::scalar;
+    if (simd::disabled()) return path::scalar;
     if (available(path::f16c_avx2)) return path::f16c_avx2;
     if (available(path::avx512)) return path::avx512;
     return path::scalar;

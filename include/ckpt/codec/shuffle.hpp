@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include "ckpt/codec/simd.hpp"
 
 #if defined(__x86_64__) && !defined(CKPT_DISABLE_SIMD)
 #include <immintrin.h>
@@ -31,12 +32,6 @@ inline constexpr const char* name(path p) noexcept {
       return "avx2";
   }
   return "unknown";
-}
-
-// Same rule as half.hpp: CKPT_DISABLE_SIMD set to anything but "" or "0" selects scalar. Kept
-// separate so that the two headers do not depend on each other.
-inline constexpr bool env_disables_simd(const char* value) noexcept {
-  return value != nullptr && value[0] != '\0' && !(value[0] == '0' && value[1] == '\0');
 }
 
 // Elements [begin, end) of n, planes n bytes apart. A compile-time Size lets the compiler turn
@@ -330,7 +325,7 @@ inline bool available(path p) noexcept {
 // The path byte_shuffle/byte_unshuffle use, fixed at first call.
 inline path selected() noexcept {
   static const path chosen = [] {
-    if (env_disables_simd(std::getenv("CKPT_DISABLE_SIMD"))) return path::scalar;
+    if (simd::disabled()) return path::scalar;
     return available(path::avx2) ? path::avx2 : path::scalar;
   }();
   return chosen;
