@@ -74,6 +74,18 @@ inline std::string and_more(std::size_t n) {
 
 }  // namespace detail
 
+// Reads entry `index` into `out`, directly when the dtypes agree, else through a buffer of the
+// stored dtype and a conversion (which the caller has already allowed).
+inline void read_converted(format_reader& reader, std::size_t index,
+                           const mutable_tensor_view& out) {
+  const entry& e = reader.entries()[index];
+  if (out.dtype == e.dtype) return reader.read(index, out);
+  std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
+  const mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
+  reader.read(index, stored);
+  convert(stored, out);
+}
+
 // Reads every matched entry into `object`. Keys, dtypes and containers are all checked before the
 // first tensor is read, so a mismatched file fails without reading tensor data.
 template <class T>
@@ -116,16 +128,7 @@ void load_from(T& object, format_reader& reader, const load_options& options = {
   for (const auto& b : plan.bindings) {
     const auto& e = entries[b.entry];
     try {
-      mutable_tensor_view out = b.prepare(e.dtype, e.shape);
-      if (out.dtype == e.dtype) {
-        reader.read(b.entry, out);
-        continue;
-      }
-      // Read the stored dtype beside the field, then convert into it.
-      std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
-      mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
-      reader.read(b.entry, stored);
-      convert(stored, out);
+      read_converted(reader, b.entry, b.prepare(e.dtype, e.shape));
     } catch (error& err) {
       err.with_key(e.name);
       throw;
@@ -203,7 +206,13 @@ class reader {
 
  public:
   explicit reader(const std::filesystem::path& path, const load_options& options = {})
-      : path_(path), impl_(open_reader(path, options)) {}
+      : path_(path), impl_(open_reader(path, options)) {
+    const auto& es = entries();
+    for (std::size_t i = 0; i < es.size(); ++i) {
+      by_name_.emplace(es[i].name, i);
+      by_path_.emplace(es[i].path, i);
+    }
+  }
 
   std::string format() const { return impl_->format(); }
   const std::vector<entry>& entries() const { return impl_->entries(); }
@@ -227,26 +236,15 @@ class reader {
         throw error(errc::dtype_mismatch,
                     "stored as " + describe(e.dtype) + ", asked for " + describe(dtype_of<T>));
       tensor<T> t;
-      mutable_tensor_view out = tensor_traits<tensor<T>>::prepare(t, e.dtype, e.shape);
-      if (e.dtype == out.dtype) {
-        impl_->read(i, out);
-      } else {
-        std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
-        mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
-        impl_->read(i, stored);
-        convert(stored, out);
-      }
+      read_converted(*impl_, i, tensor_traits<tensor<T>>::prepare(t, e.dtype, e.shape));
       return t;
     });
   }
 
  private:
   std::optional<std::size_t> lookup(std::string_view key) const {
-    const auto& es = entries();
-    for (std::size_t i = 0; i < es.size(); ++i)
-      if (es[i].name == key) return i;
-    for (std::size_t i = 0; i < es.size(); ++i)
-      if (es[i].path == key) return i;
+    for (const auto* index : {&by_name_, &by_path_})
+      if (auto it = index->find(key); it != index->end()) return it->second;
     return std::nullopt;
   }
   std::size_t index_of(std::string_view key) const {
@@ -255,6 +253,7 @@ class reader {
   }
   std::filesystem::path path_;
   std::unique_ptr<format_reader> impl_;
+  std::map<std::string, std::size_t, std::less<>> by_name_, by_path_;
 };
 
 }  // namespace ckpt
