@@ -1,0 +1,5 @@
+#include "fuzz_reader.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return ckpt_fuzz::read_as("safetensors", data, size);
+}
