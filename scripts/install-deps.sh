@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build g++ clang libclang-rt-dev
   libboost1.81-dev nlohmann-json3-dev libzstd-dev libsnappy-dev libhdf5-dev
   catch2 libbenchmark-dev
+  python3 python3-numpy
 )
 
 sudo=""
