@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "ckpt/codec/json_string.hpp"
 #include "ckpt/core/dtype.hpp"
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
@@ -126,79 +127,6 @@ inline std::string printable(std::string_view s) {
   }
   if (s.size() > 200) out += "...";
   return out;
-}
-
-inline bool is_valid_utf8(std::string_view s) noexcept {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n;
-    std::uint32_t cp;
-    if ((c & 0xe0) == 0xc0)
-      n = 1, cp = c & 0x1f;
-    else if ((c & 0xf0) == 0xe0)
-      n = 2, cp = c & 0x0f;
-    else if ((c & 0xf8) == 0xf0)
-      n = 3, cp = c & 0x07;
-    else
-      return false;
-    if (s.size() - i <= n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < smallest[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-// Escapes as serde_json does, so our headers match the reference writer's byte for byte: the short
-// forms for \" \\ \b \f \n \r \t, \u00xx for other control bytes, everything else verbatim.
-inline void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          static constexpr char hex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
 }
 
 inline void append_number(std::string& out, std::uint64_t v) {
@@ -805,7 +733,7 @@ class writer final : public format_writer {
         e.with_file(path_.string());
         throw;
       }
-      if (!detail::is_valid_utf8(name))
+      if (!is_valid_utf8(name))
         throw error(errc::unsupported,
                     "the name is not valid UTF-8, which a safetensors header must be",
                     path_.string(), path);
@@ -842,15 +770,15 @@ class writer final : public format_writer {
       json += "\"__metadata__\":{";
       bool first = true;
       for (const auto& [key, value] : options_.metadata) {
-        if (!detail::is_valid_utf8(key) || !detail::is_valid_utf8(value))
+        if (!is_valid_utf8(key) || !is_valid_utf8(value))
           throw error(errc::unsupported,
                       "metadata '" + detail::printable(key) + "' is not valid UTF-8",
                       path_.string());
         if (!first) json += ',';
         first = false;
-        detail::append_json_string(json, key);
+        append_json_string(json, key);
         json += ':';
-        detail::append_json_string(json, value);
+        append_json_string(json, value);
       }
       json += "}";
       if (!plan.empty()) json += ',';
@@ -859,7 +787,7 @@ class writer final : public format_writer {
     for (std::size_t i = 0; i < plan.size(); ++i) {
       const tensor_view& t = tensors[plan[i].index].tensor;
       if (i) json += ',';
-      detail::append_json_string(json, plan[i].name);
+      append_json_string(json, plan[i].name);
       json += ":{\"dtype\":\"";
       json += *dtype_name(t.dtype);
       json += "\",\"shape\":[";

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ckpt/codec/half.hpp"
+#include "ckpt/codec/json_string.hpp"
 #include "ckpt/core/dtype.hpp"
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
@@ -34,84 +35,6 @@
 #include "ckpt/io/system_error.hpp"
 
 namespace ckpt::json_format {
-
-// RFC 3629 UTF-8, as nlohmann's lexer accepts it: no overlong forms, no surrogates, nothing
-// above U+10FFFF.
-inline bool is_valid_utf8(std::string_view s) noexcept {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length;
-    unsigned char low = 0x80, high = 0xbf;  // bounds of the second byte
-    if (c >= 0xc2 && c <= 0xdf)
-      length = 2;
-    else if (c == 0xe0)
-      length = 3, low = 0xa0;
-    else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef)
-      length = 3;
-    else if (c == 0xed)
-      length = 3, high = 0x9f;
-    else if (c == 0xf0)
-      length = 4, low = 0x90;
-    else if (c >= 0xf1 && c <= 0xf3)
-      length = 4;
-    else if (c == 0xf4)
-      length = 4, high = 0x8f;
-    else
-      return false;
-    if (n - i < length || p[i + 1] < low || p[i + 1] > high) return false;
-    for (std::size_t k = 2; k < length; ++k)
-      if ((p[i + k] & 0xc0) != 0x80) return false;
-    i += length;
-  }
-  return true;
-}
-
-// Appends `s` (valid UTF-8) as a JSON string.
-inline void append_quoted(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex_digits[c >> 4];
-          out += hex_digits[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
 
 inline constexpr char base64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

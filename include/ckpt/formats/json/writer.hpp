@@ -59,9 +59,9 @@ class writer final : public format_writer {
     for (const auto& [key, value] : options_.metadata) {
       out_ += first ? "\n    " : ",\n    ";
       first = false;
-      append_quoted(out_, key);
+      append_json_string(out_, key);
       out_ += ": ";
-      append_quoted(out_, value);
+      append_json_string(out_, value);
     }
     out_ += first ? "},\n  \"tensors\": " : "\n  },\n  \"tensors\": ";
     write_group(0, 2);
@@ -162,7 +162,7 @@ class writer final : public format_writer {
       const node& child = nodes_[n.children[i]];
       if (i) out_ += ',';
       newline(indent + 2);
-      append_quoted(out_, child.name);
+      append_json_string(out_, child.name);
       out_ += ": ";
       if (child.tensor)
         write_tensor(*child.tensor, indent + 2);
@@ -236,7 +236,7 @@ class writer final : public format_writer {
       case value_kind::text: {
         const std::string& s = v.strings[i];
         if (is_valid_utf8(s)) {
-          append_quoted(out_, s);
+          append_json_string(out_, s);
         } else {
           out_ += "{\"base64\": \"";
           append_base64(out_, s);
