@@ -335,30 +335,6 @@ __attribute__((target("avx512f,vpclmulqdq,sse4.2,pclmul"))) inline std::uint32_t
 
 #endif  // __x86_64__
 
-#if defined(__x86_64__)
-struct cpu_features {
-  bool sse42 = false;
-  bool pclmul = false;
-  bool avx512_vpclmul = false;
-};
-
-inline cpu_features detect_cpu() noexcept {
-  __builtin_cpu_init();
-  cpu_features f;
-  f.sse42 = __builtin_cpu_supports("sse4.2");
-  f.pclmul = f.sse42 && __builtin_cpu_supports("pclmul");
-  // The runtime only reports AVX-512 features once the OS has enabled the ZMM state.
-  f.avx512_vpclmul =
-      f.pclmul && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
-  return f;
-}
-
-inline const cpu_features& cpu() noexcept {
-  static const cpu_features f = detect_cpu();
-  return f;
-}
-#endif
-
 }  // namespace detail
 
 enum class path { scalar, sse42, sse42_3way, pclmul_fold, avx512, armv8 };
@@ -433,18 +409,18 @@ inline const char* name(path p) noexcept {
 }
 
 inline bool available(path p) noexcept {
+  [[maybe_unused]] const auto& cpu = simd::cpu();
   switch (p) {
     case path::scalar:
       return true;
 #if defined(__x86_64__)
     case path::sse42:
-      return detail::cpu().sse42;
+      return cpu.sse42;
     case path::sse42_3way:
-      return detail::cpu().pclmul;
     case path::pclmul_fold:
-      return detail::cpu().pclmul;
+      return cpu.sse42 && cpu.pclmul;
     case path::avx512:
-      return detail::cpu().avx512_vpclmul;
+      return cpu.sse42 && cpu.pclmul && cpu.avx512f && cpu.vpclmulqdq;
 #endif
 #if defined(CKPT_CRC32C_HAVE_ARMV8)
     case path::armv8:

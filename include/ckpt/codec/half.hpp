@@ -16,7 +16,6 @@
 #include "ckpt/codec/simd.hpp"
 
 #if defined(__x86_64__) && !defined(CKPT_DISABLE_SIMD)
-#include <cpuid.h>
 #include <immintrin.h>
 #define CKPT_HALF_X86_SIMD 1
 #else
@@ -369,29 +368,15 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_bf16_to_
 #pragma GCC diagnostic pop
 #endif
 
-inline bool cpu_has_f16c() noexcept {
-  // __builtin_cpu_supports has no "f16c" on clang 14, so read CPUID.1:ECX directly; the "avx"
-  // check below is what guarantees the OS saves YMM state.
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
-  return (ecx & bit_F16C) != 0;
-}
-
 #endif  // CKPT_HALF_X86_SIMD
 
 // Whether this build contains path p and this CPU can run it (ignores CKPT_DISABLE_SIMD in the
 // environment, so tests can still compare every path the machine has).
 inline bool available(path p) noexcept {
 #if CKPT_HALF_X86_SIMD
-  static const bool has_avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && cpu_has_f16c();
-  }();
-  static const bool has_avx512 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl");
-  }();
+  const auto& cpu = simd::cpu();
+  const bool has_avx2 = cpu.avx2 && cpu.f16c;
+  const bool has_avx512 = cpu.avx512f && cpu.avx512bw && cpu.avx512vl;
   switch (p) {
     case path::scalar:
       return true;

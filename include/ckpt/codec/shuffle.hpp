@@ -312,11 +312,7 @@ inline void avx2_unshuffle(const std::byte* src, std::byte* dst, std::size_t byt
 // Whether this build contains path p and this CPU can run it (ignores the environment switch).
 inline bool available(path p) noexcept {
 #if CKPT_SHUFFLE_X86_SIMD
-  static const bool has_avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return p == path::scalar || (p == path::avx2 && has_avx2);
+  return p == path::scalar || (p == path::avx2 && simd::cpu().avx2);
 #else
   return p == path::scalar;
 #endif
