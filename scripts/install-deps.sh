@@ -7,8 +7,12 @@ packages=(
   build-essential cmake ninja-build g++ clang libclang-rt-dev
   libboost1.81-dev nlohmann-json3-dev libzstd-dev libsnappy-dev libhdf5-dev
   catch2 libbenchmark-dev
-  python3 python3-numpy
+  libzip-dev
+  python3 python3-numpy python3-h5py python3-protobuf protobuf-compiler libleveldb-dev
 )
+# h5verify (the independent HDF5 reader the tests run) needs node and npm; a machine may already
+# have them from another source, which Debian's packages would conflict with.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
