@@ -105,6 +105,8 @@ void load_from(T& object, format_reader& reader, const load_options& options = {
   if (!options.allow_unexpected) {
     std::vector<bool> bound(entries.size());
     for (const auto& b : plan.bindings) bound[b.entry] = true;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      if (entries[i].bookkeeping) bound[i] = true;
     const auto extra = static_cast<std::size_t>(std::count(bound.begin(), bound.end(), false));
     if (extra > 0) {
       const auto first =
@@ -157,7 +159,8 @@ void load(T& object, const std::filesystem::path& path, const load_options& opti
   }
 }
 
-// Copies every entry of `from` into `to`, keeping canonical paths. Tensors the reader can show in
+// Copies every entry of `from` into `to`, keeping canonical paths; the writer's format adds its
+// own bookkeeping entries. Tensors the reader can show in
 // place (mapped files) are not copied; the others are read into memory first.
 inline void copy_tensors(format_reader& from, format_writer& to) {
   const auto& entries = from.entries();
@@ -167,6 +170,7 @@ inline void copy_tensors(format_reader& from, format_writer& to) {
   tensors.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const entry& e = entries[i];
+    if (e.bookkeeping) continue;
     try {
       if (auto view = from.view(i)) {
         tensors.push_back({e.path, *view});

@@ -41,6 +41,9 @@ struct entry {
   ckpt::dtype dtype = dtype::invalid;
   ckpt::shape shape;
   std::uint64_t bytes = 0;  // stored size
+  // Written by the format for its own use (TensorFlow's object graph and save_counter): loads do
+  // not require a field for it and conversions do not carry it over.
+  bool bookkeeping = false;
 };
 
 class format_reader {
