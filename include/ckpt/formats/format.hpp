@@ -81,6 +81,9 @@ struct format_info {
       open;
   std::function<std::unique_ptr<format_writer>(const std::filesystem::path&, const save_options&)>
       create;
+  // Also the format for names with no extension, or one starting ".ckpt" ("model.ckpt-100"):
+  // TensorFlow names a checkpoint by a prefix rather than a file.
+  bool takes_bare_prefixes = false;
 };
 
 }  // namespace ckpt

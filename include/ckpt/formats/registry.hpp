@@ -65,11 +65,15 @@ inline format_info format_for_save(const std::filesystem::path& path, const std:
     for (auto& ext : f.extensions)
       if (ext.size() > best_len && detail::has_extension(path, ext))
         best = &f, best_len = ext.size();
-  if (!best)
-    throw error(errc::unsupported,
-                "cannot tell the format from the file name; name it in save_options::format",
-                path.string());
-  return *best;
+  if (best) return *best;
+  // TensorFlow names checkpoints by prefix ("dir/ckpt-5", "model.ckpt-100"), not by extension.
+  const std::string ext = path.filename().extension().string();
+  if (ext.empty() || ext.starts_with(".ckpt"))
+    for (auto& f : formats)
+      if (f.takes_bare_prefixes) return f;
+  throw error(errc::unsupported,
+              "cannot tell the format from the file name; name it in save_options::format",
+              path.string());
 }
 
 // The format to read `path` as: the explicit name, else the first whose detect() accepts the
