@@ -39,10 +39,24 @@ struct load_options {
   load_limits limits = {};
 };
 
+// How tensor bytes are laid out where a format offers a choice (HDF5; formats/hdf5/README.md).
+// Contiguous is the default: fastest, and what Keras writes. Any filter implies chunked storage.
+enum class storage_layout { contiguous, chunked };
+
+struct storage_options {
+  storage_layout layout = storage_layout::contiguous;
+  std::uint64_t chunk_bytes = 1 << 20;  // target size of one chunk before filters
+  bool shuffle = false;                 // byte-shuffle each chunk (helps compressors)
+  int deflate_level = -1;               // -1: off; 0..9: gzip/deflate (HDF5 filter 1)
+  int zstd_level = 0;                   // 0: off; 1..22: zstd (HDF5 filter 32015)
+  bool checksum = false;                // Fletcher32 per chunk, verified on read
+};
+
 struct save_options {
   std::string format;                           // empty: told by the path's extension
   std::map<std::string, std::string> metadata = {};  // free-form strings, where the format has a place
   bool sync = true;                             // fsync before the file is renamed into place
+  storage_options storage = {};
 };
 
 }  // namespace ckpt
