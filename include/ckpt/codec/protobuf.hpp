@@ -236,6 +236,26 @@ class reader {
   wire_type type_ = wire_type::varint;
 };
 
+// Decodes one unsigned LEB128 varint at `pos`, advancing it. False (pos unchanged) if the bytes
+// end first, or the varint is longer than 10 bytes or overflows 64 bits. For formats that embed
+// raw varints outside protobuf messages (LevelDB blocks, TensorBundle string lengths).
+inline bool parse_varint(std::span<const std::byte> in, std::size_t& pos, std::uint64_t& value) {
+  std::uint64_t v = 0;
+  std::size_t p = pos;
+  for (int i = 0; i < 10; ++i) {
+    if (p >= in.size()) return false;
+    const auto byte = std::to_integer<std::uint8_t>(in[p++]);
+    if (i == 9 && byte > 1) return false;
+    v |= std::uint64_t{byte & 0x7Fu} << (7 * i);
+    if ((byte & 0x80u) == 0) {
+      value = v;
+      pos = p;
+      return true;
+    }
+  }
+  return false;
+}
+
 // Appends to `out` the unsigned LEB128 form of `v` (1 to 10 bytes).
 inline void append_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80u) {
