@@ -219,7 +219,14 @@ inline loaded_block load_block(std::span<const std::byte> file_bytes, block_hand
 inline block_handle parse_handle(std::span<const std::byte> bytes, std::size_t& pos,
                                  const std::string& file, std::uint64_t where, const char* what) {
   block_handle h;
-  if (!protobuf::parse_varint(bytes, pos, h.offset) || !protobuf::parse_varint(bytes, pos, h.size))
+  // Only the shortest encoding of each number is accepted: a padded varint would let a changed
+  // footer byte go unnoticed (the footer has no checksum).
+  const std::size_t start = pos;
+  const bool ok = protobuf::parse_varint(bytes, pos, h.offset) &&
+                  pos - start == protobuf::varint_size(h.offset);
+  const std::size_t mid = pos;
+  if (!ok || !protobuf::parse_varint(bytes, pos, h.size) ||
+      pos - mid != protobuf::varint_size(h.size))
     throw error(errc::bad_format, std::string("unreadable ") + what + " block handle", file, {},
                 where);
   return h;
