@@ -38,3 +38,6 @@ namespace ckpt {
 inline const bool hdf5_generic_layout_registered = hdf5::register_layout(hdf5::generic::hooks());
 inline const bool hdf5_registered = register_format(hdf5::info());
 }  // namespace ckpt
+
+// The Keras layouts and the keras2, keras3 and keras formats.
+#include "ckpt/formats/hdf5/keras.hpp"  // IWYU pragma: export

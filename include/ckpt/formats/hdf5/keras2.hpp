@@ -1,0 +1,310 @@
+#pragma once
+// Keras 2's HDF5 layouts: `model.save_weights("w.h5")` and the full model of `model.save("m.h5")`.
+//
+// save_weights: root attributes layer_names (model order), backend, keras_version; one group per
+// layer, created in name order, with a weight_names attribute; the weights at
+// /<layer>/<weight name>, e.g. /dense/dense/kernel:0; /top_level_model_weights for the model's own
+// weights. A full model has the same under /model_weights, model_config and training_config (JSON)
+// on the root, and the optimizer's weights under /optimizer_weights.
+// Canonical paths follow keras_names.hpp; optimizer weights read as "optimizer_weights/<name>".
+// The writer mirrors tf.keras 2.11 (attribute names, order and HDF5 types of its files); a full
+// model is written when save_options::metadata has "model_config". formats/keras/README.md has the
+// details and what was checked against real files.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ckpt/core/error.hpp"
+#include "ckpt/core/options.hpp"
+#include "ckpt/formats/format.hpp"
+#include "ckpt/formats/hdf5/attribute.hpp"
+#include "ckpt/formats/hdf5/dataset.hpp"
+#include "ckpt/formats/hdf5/error.hpp"
+#include "ckpt/formats/hdf5/file.hpp"
+#include "ckpt/formats/hdf5/group.hpp"
+#include "ckpt/formats/hdf5/keras_attributes.hpp"
+#include "ckpt/formats/hdf5/keras_names.hpp"
+#include "ckpt/formats/hdf5/layout.hpp"
+#include "ckpt/formats/hdf5/reader.hpp"
+#include "ckpt/formats/hdf5/storage.hpp"
+
+namespace ckpt::hdf5::keras2 {
+
+inline constexpr const char* weights_group = "model_weights";
+inline constexpr const char* default_backend = "tensorflow";
+inline constexpr const char* default_keras_version =
+    "2.11.0";  // the tf.keras whose files we mirror
+
+inline bool has_layer_names(const group& g) {
+  return has_attribute(g.id(), g.site, "layer_names") ||
+         has_attribute(g.id(), g.site, "layer_names0");
+}
+
+// A save_weights file: layer_names on the root.
+inline bool detect_weights(const file&, const group& root) { return has_layer_names(root); }
+
+// A full model: no layer_names on the root, a model_weights group that has them.
+inline bool detect_model(const file&, const group& root) {
+  if (has_layer_names(root) || !has_child(root, weights_group)) return false;
+  const group g = open_group(root, weights_group);
+  return has_layer_names(g);
+}
+
+namespace detail {
+
+// A link name read from the file that must name exactly one child.
+inline void check_link_name(const std::string& name, const site& where, const char* what) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    throw error(errc::bad_format, std::string(what) + " '" + name + "' is not a valid group name",
+                where.file, where.object);
+}
+
+inline void check_weight_name(const std::string& name, const site& where) {
+  for (const auto& part : keras::split_path(name))
+    if (part.empty() || part == "." || part == "..")
+      throw error(errc::bad_format, "weight name '" + name + "' is not a valid dataset path",
+                  where.file, where.object);
+}
+
+}  // namespace detail
+
+class reader final : public tensor_reader {
+ public:
+  reader(file f, const load_options& options) : tensor_reader(std::move(f), "keras2", options) {
+    quiet_errors quiet;
+    const group root = h5().root();
+    const auto& limits = this->options().limits;
+    if (has_layer_names(root)) {
+      set_metadata("layout", "keras2");
+      read_weights(root, "");
+    } else {
+      set_metadata("layout", "keras2_model");
+      for (const char* key : {"model_config", "training_config", "backend", "keras_version"})
+        read_string_metadata(root, key);
+      const group weights = open_group(root, weights_group);
+      read_weights(weights, std::string(weights_group) + "/");
+      if (has_child(root, keras::optimizer_group)) {
+        const group opt = open_group(root, keras::optimizer_group);
+        const auto names = keras::read_name_list(opt.id(), opt.site, "weight_names", limits);
+        if (names)
+          for (const auto& w : *names) {
+            detail::check_weight_name(w, opt.site);
+            add("/" + std::string(keras::optimizer_group) + "/" + w,
+                std::string(keras::optimizer_group) + "/" + w, keras::keras2_optimizer_path(w),
+                opt);
+          }
+      }
+    }
+  }
+
+ private:
+  void read_string_metadata(const group& g, const char* key) {
+    if (!has_attribute(g.id(), g.site, key)) return;
+    if (!inspect_attribute(g.id(), g.site, key).is_string()) return;
+    set_metadata(key, read_string(g.id(), g.site, key));
+  }
+
+  // The save_weights layout in group `g` ("" or "model_weights/" as `prefix` of HDF5 paths).
+  void read_weights(const group& g, const std::string& prefix) {
+    const auto& limits = options().limits;
+    if (prefix.empty()) {
+      read_string_metadata(g, "backend");
+      read_string_metadata(g, "keras_version");
+    }
+    const auto layers = keras::read_name_list(g.id(), g.site, "layer_names", limits);
+    nlohmann::json listed = nlohmann::json::array();
+    for (const auto& layer : *layers) {
+      listed.push_back(layer);
+      detail::check_link_name(layer, g.site, "layer");
+      if (!has_child(g, layer))
+        throw error(errc::bad_format, "layer '" + layer + "' of layer_names has no group",
+                    g.site.file, g.site.object);
+      read_layer(open_group(g, layer), prefix + layer,
+                 [&](const std::string& w) { return keras::keras2_path(layer, w); });
+    }
+    set_metadata("layer_names", listed.dump());
+    if (has_child(g, keras::top_level_group))
+      read_layer(open_group(g, keras::top_level_group),
+                 prefix + std::string(keras::top_level_group),
+                 [](const std::string& w) { return keras::keras2_top_level_path(w); });
+  }
+
+  template <class PathOf>
+  void read_layer(const group& layer, const std::string& stored_prefix, PathOf path_of) {
+    const auto names =
+        keras::read_name_list(layer.id(), layer.site, "weight_names", options().limits);
+    if (!names)
+      throw error(errc::bad_format, "layer group has no weight_names", layer.site.file,
+                  layer.site.object);
+    for (const auto& w : *names) {
+      detail::check_weight_name(w, layer.site);
+      add("/" + stored_prefix + "/" + w, stored_prefix + "/" + w, path_of(w), layer);
+    }
+  }
+
+  void add(const std::string& hdf5_path, std::string name, std::string path, const group& owner) {
+    const group root = h5().root();
+    if (!has_child(root, hdf5_path.substr(1)))
+      throw error(errc::bad_format, "weight '" + name + "' of weight_names has no dataset",
+                  owner.site.file, owner.site.object);
+    if (!seen_.insert(path).second)
+      throw error(errc::bad_format, "two weights map to the path '" + path + "'", h5().name(),
+                  name);
+    add_entry(hdf5_path, std::move(name), std::move(path));
+  }
+
+  std::set<std::string> seen_;
+};
+
+namespace detail {
+
+inline std::string metadata_or(const save_options& options, const std::string& key,
+                               const std::string& fallback) {
+  const auto it = options.metadata.find(key);
+  return it == options.metadata.end() ? fallback : it->second;
+}
+
+// The weights of one layer (or of top_level_model_weights / optimizer_weights) in `g`, as
+// save_subset_weights_to_hdf5_group writes them: weight_names, then the datasets in that order.
+inline void write_subset(const group& g, const std::vector<keras::keras2_weight>& weights,
+                         const std::vector<named_tensor>& tensors, const storage_options& storage) {
+  std::vector<std::string> names;
+  names.reserve(weights.size());
+  for (const auto& w : weights) names.push_back(w.weight_name);
+  keras::write_name_list(g.id(), g.site, "weight_names", names);
+  for (const auto& w : weights) {
+    const auto slash = w.weight_name.rfind('/');
+    const tensor_view& t = tensors[w.tensor].tensor;
+    if (slash == std::string::npos) {
+      write_dataset(g, w.weight_name, t, storage);
+    } else {
+      const group parent = require_group(g, w.weight_name.substr(0, slash));
+      write_dataset(parent, w.weight_name.substr(slash + 1), t, storage);
+    }
+  }
+}
+
+// save_weights_to_hdf5_group: layer_names, backend, keras_version on `g`, the layer groups in name
+// order, then top_level_model_weights.
+inline void write_weights(const group& g, const keras::keras2_plan& plan,
+                          const std::vector<named_tensor>& tensors, const save_options& options) {
+  std::vector<std::string> layer_names;
+  for (const auto& layer : plan.layers) layer_names.push_back(layer.name);
+  keras::write_name_list(g.id(), g.site, "layer_names", layer_names);
+  write_string(g.id(), g.site, "backend", metadata_or(options, "backend", default_backend),
+               string_kind::variable, string_charset::ascii);
+  write_string(g.id(), g.site, "keras_version",
+               metadata_or(options, "keras_version", default_keras_version), string_kind::variable,
+               string_charset::ascii);
+  std::vector<const keras::keras2_layer*> sorted;
+  for (const auto& layer : plan.layers) sorted.push_back(&layer);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto* a, const auto* b) { return a->name < b->name; });
+  for (const auto* layer : sorted)
+    write_subset(create_group(g, layer->name), layer->weights, tensors, options.storage);
+  write_subset(create_group(g, keras::top_level_group), plan.top_level, tensors, options.storage);
+}
+
+}  // namespace detail
+
+// Writes the Keras 2 layout into the (empty) root group `root`.
+inline void write_layout(const group& root, const std::vector<named_tensor>& tensors,
+                         const save_options& options) {
+  const auto model_config = options.metadata.find("model_config");
+  const bool full_model = model_config != options.metadata.end();
+  std::vector<std::string> paths;
+  paths.reserve(tensors.size());
+  for (const auto& t : tensors) paths.push_back(t.path);
+  keras::keras2_plan plan;
+  try {
+    plan = keras::plan_keras2(paths, full_model);
+  } catch (error& e) {
+    e.with_file(root.site.file);
+    throw;
+  }
+  if (!full_model) {
+    detail::write_weights(root, plan, tensors, options);
+    return;
+  }
+  // save_model_to_hdf5: keras_version and backend (str, so UTF-8), the JSON configs (bytes, ASCII).
+  write_string(root.id(), root.site, "keras_version",
+               detail::metadata_or(options, "keras_version", default_keras_version));
+  write_string(root.id(), root.site, "backend",
+               detail::metadata_or(options, "backend", default_backend));
+  for (const char* key : {"model_config", "training_config"})
+    if (const auto it = options.metadata.find(key); it != options.metadata.end()) {
+      if (!nlohmann::json::accept(it->second))
+        throw error(errc::unsupported, std::string(key) + " in save_options::metadata is not JSON",
+                    root.site.file);
+      write_string(root.id(), root.site, key, it->second, string_kind::variable,
+                   string_charset::ascii);
+    }
+  detail::write_weights(create_group(root, weights_group), plan, tensors, options);
+  if (!plan.optimizer.empty())
+    detail::write_subset(create_group(root, keras::optimizer_group), plan.optimizer, tensors,
+                         options.storage);
+}
+
+class writer final : public format_writer {
+ public:
+  writer(std::filesystem::path path, save_options options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+
+  void write(const std::vector<named_tensor>& tensors) override {
+    quiet_errors quiet;
+    validate(options_.storage, {path_.string(), {}});
+    new_file out(path_, options_.sync);
+    {
+      const group root = out.root();
+      write_layout(root, tensors, options_);
+    }  // every handle closes before the file does
+    out.commit();
+  }
+
+ private:
+  std::filesystem::path path_;
+  save_options options_;
+};
+
+inline std::unique_ptr<format_reader> open(file f, const load_options& options) {
+  return std::make_unique<reader>(std::move(f), options);
+}
+inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
+                                             const save_options& options) {
+  return std::make_unique<writer>(path, options);
+}
+
+inline layout_hooks weights_hooks() {
+  return {layout::keras2, "keras2", 10, detect_weights, open, create};
+}
+inline layout_hooks model_hooks() {
+  return {layout::keras2_model, "keras2", 11, detect_model, open, create};
+}
+
+// The `keras2` format: any Keras 2 file on read (save_weights or full model), Keras 2 on write.
+// No extension of its own (".h5" stays ckpt's generic layout); name it in the options.
+inline format_info info() {
+  return {"keras2",
+          {},
+          nullptr,
+          [](const std::filesystem::path& path,
+             const load_options& options) -> std::unique_ptr<format_reader> {
+            quiet_errors quiet;
+            file f = file::open(path);
+            const group root = f.root();
+            if (!detect_weights(f, root) && !detect_model(f, root))
+              throw error(errc::bad_format,
+                          "not a Keras 2 file (no layer_names on the root or in model_weights)",
+                          path.string());
+            return open(std::move(f), options);
+          },
+          create};
+}
+
+}  // namespace ckpt::hdf5::keras2

@@ -1,0 +1,211 @@
+#pragma once
+// Keras 3's `.weights.h5` layout (also the model.weights.h5 member of a `.keras` zip): each object
+// that owns variables has a `vars` group of datasets named 0, 1, ... in the object's variable
+// order; layers sit under /layers/<key>, sub-layers nest below their layer, the optimizer is at
+// /optimizer and the model's own variables at /vars. No attributes are needed on the root.
+// Canonical paths follow keras_names.hpp. Datasets ckpt writes carry the field name in a
+// `ckpt_field` attribute (Keras ignores it) so that a struct reads back with its own names; files
+// from Keras have none, and their variables read as "<layer>/<i>".
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ckpt/core/error.hpp"
+#include "ckpt/core/options.hpp"
+#include "ckpt/formats/format.hpp"
+#include "ckpt/formats/hdf5/attribute.hpp"
+#include "ckpt/formats/hdf5/dataset.hpp"
+#include "ckpt/formats/hdf5/error.hpp"
+#include "ckpt/formats/hdf5/file.hpp"
+#include "ckpt/formats/hdf5/group.hpp"
+#include "ckpt/formats/hdf5/keras_names.hpp"
+#include "ckpt/formats/hdf5/layout.hpp"
+#include "ckpt/formats/hdf5/reader.hpp"
+#include "ckpt/formats/hdf5/storage.hpp"
+
+namespace ckpt::hdf5::keras3 {
+
+// A Keras 3 file has a `layers`, `vars` or `optimizer` group at the root and no Keras 2 or ckpt
+// generic marker (those layouts are asked first).
+inline bool detect(const file&, const group& root) {
+  for (const char* name : {"layers", "vars", "optimizer"})
+    if (has_child(root, name)) {
+      const object_handle o(H5Oopen(root.id(), name, H5P_DEFAULT));
+      if (o && H5Iget_type(o.get()) == H5I_GROUP) return true;
+    }
+  return false;
+}
+
+// One variable found in a file.
+struct found_var {
+  std::string hdf5_path;  // "/layers/dense/vars/0"
+  std::string name;       // the stored key: the HDF5 path without the leading '/'
+  std::string path;       // canonical
+};
+
+namespace detail {
+
+// Dataset names 0, 1, ..., 10 in numeric order; other names after them, by name.
+inline bool var_order(const std::string& a, const std::string& b) {
+  const auto numeric = [](const std::string& s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  const bool na = numeric(a), nb = numeric(b);
+  if (na != nb) return na;
+  if (na && a.size() != b.size()) return a.size() < b.size();
+  return a < b;
+}
+
+inline void walk(const group& g, const std::string& rel, bool in_vars, std::uint32_t depth,
+                 std::size_t& visited, const load_limits& limits, std::vector<found_var>& out) {
+  if (depth > limits.max_depth)
+    throw error(errc::limit, "groups nest deeper than load_limits::max_depth", g.site.file,
+                g.site.object);
+  auto kids = children(g, limits.max_entries);
+  std::stable_sort(kids.begin(), kids.end(),
+                   [](const child& a, const child& b) { return var_order(a.name, b.name); });
+  // The owner of a vars group is its parent: "" for /vars, "layers/dense" for /layers/dense/vars.
+  const auto slash = rel.rfind('/');
+  const std::string owner = slash == std::string::npos ? "" : rel.substr(0, slash);
+  for (const auto& c : kids) {
+    if (++visited > limits.max_entries)
+      throw error(errc::limit, "more than load_limits::max_entries objects", g.site.file,
+                  g.site.object);
+    const std::string child_rel = rel.empty() ? c.name : rel + "/" + c.name;
+    switch (c.kind) {
+      case child_kind::group:
+        walk(open_group(g, c.name), child_rel, c.name == "vars", depth + 1, visited, limits, out);
+        break;
+      case child_kind::dataset: {
+        std::string path;
+        if (in_vars) {
+          const dataset d = open_dataset(g, c.name);
+          std::string field;
+          if (has_attribute(d.id(), d.site, keras::keras3_field_attribute) &&
+              inspect_attribute(d.id(), d.site, keras::keras3_field_attribute).is_string()) {
+            field = read_string(d.id(), d.site, keras::keras3_field_attribute);
+            if (field.empty() || field.find('/') != std::string::npos)
+              throw error(errc::bad_format, "ckpt_field '" + field + "' is not a field name",
+                          d.site.file, d.site.object);
+          }
+          path = keras::keras3_path(owner, c.name, field);
+        } else {
+          path = child_rel;  // not a Keras variable; listed by its place in the file
+        }
+        out.push_back({"/" + child_rel, child_rel, std::move(path)});
+        break;
+      }
+      case child_kind::soft_link:
+      case child_kind::external_link:
+        throw error(errc::unsupported, "is a soft or external link, which ckpt does not follow",
+                    g.site.file, "/" + child_rel);
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace detail
+
+// Every variable below `root`, layer by layer.
+inline std::vector<found_var> find_vars(const group& root, const load_limits& limits) {
+  std::vector<found_var> out;
+  std::size_t visited = 0;
+  detail::walk(root, "", false, 0, visited, limits, out);
+  std::set<std::string> seen;
+  for (const auto& v : out)
+    if (!seen.insert(v.path).second)
+      throw error(errc::bad_format, "two variables map to the path '" + v.path + "'",
+                  root.site.file, v.name);
+  return out;
+}
+
+class reader final : public tensor_reader {
+ public:
+  reader(file f, const load_options& options) : tensor_reader(std::move(f), "keras3", options) {
+    quiet_errors quiet;
+    set_metadata("layout", "keras3");
+    const group root = h5().root();
+    for (auto& v : find_vars(root, this->options().limits))
+      add_entry(v.hdf5_path, std::move(v.name), std::move(v.path));
+  }
+};
+
+// Writes the Keras 3 layout into the (empty) root group `root`.
+inline void write_layout(const group& root, const std::vector<named_tensor>& tensors,
+                         const storage_options& storage) {
+  std::vector<std::string> paths;
+  paths.reserve(tensors.size());
+  for (const auto& t : tensors) paths.push_back(t.path);
+  std::vector<keras::keras3_owner> owners;
+  try {
+    owners = keras::plan_keras3(paths);
+  } catch (error& e) {
+    e.with_file(root.site.file);
+    throw;
+  }
+  for (const auto& owner : owners) {
+    const group vars = require_group(root, owner.group.empty() ? "vars" : owner.group + "/vars");
+    for (std::size_t i = 0; i < owner.vars.size(); ++i) {
+      const auto& var = owner.vars[i];
+      const dataset d = write_dataset(vars, std::to_string(i), tensors[var.tensor].tensor, storage);
+      write_string(d.id(), d.site, keras::keras3_field_attribute, var.field);
+    }
+  }
+}
+
+class writer final : public format_writer {
+ public:
+  writer(std::filesystem::path path, save_options options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+
+  void write(const std::vector<named_tensor>& tensors) override {
+    quiet_errors quiet;
+    validate(options_.storage, {path_.string(), {}});
+    new_file out(path_, options_.sync);
+    {
+      const group root = out.root();
+      write_layout(root, tensors, options_.storage);
+    }
+    out.commit();
+  }
+
+ private:
+  std::filesystem::path path_;
+  save_options options_;
+};
+
+inline std::unique_ptr<format_reader> open(file f, const load_options& options) {
+  return std::make_unique<reader>(std::move(f), options);
+}
+inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
+                                             const save_options& options) {
+  return std::make_unique<writer>(path, options);
+}
+
+inline layout_hooks hooks() { return {layout::keras3, "keras3", 20, detect, open, create}; }
+
+// The `keras3` format, the default for names ending in ".weights.h5" (as Keras 3 requires). It
+// detects nothing itself: HDF5 files reach the Keras 3 reader through the `hdf5` format's layout
+// detection, and through this format only when asked for by name.
+inline format_info info() {
+  return {"keras3",
+          {".weights.h5"},
+          nullptr,
+          [](const std::filesystem::path& path,
+             const load_options& options) -> std::unique_ptr<format_reader> {
+            quiet_errors quiet;
+            return open(file::open(path), options);
+          },
+          create};
+}
+
+}  // namespace ckpt::hdf5::keras3

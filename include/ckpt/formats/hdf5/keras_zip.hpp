@@ -1,0 +1,212 @@
+#pragma once
+// Keras 3's `.keras` file: a zip archive of metadata.json, config.json and model.weights.h5 (the
+// Keras 3 weights layout of keras3.hpp), stored uncompressed, in that order. The weights member is
+// read into memory and opened there by libhdf5 (no temporary file, no second copy); config.json and
+// metadata.json are the reader's metadata "config" and "metadata" (and "keras_version" and
+// "date_saved" from metadata.json). Writing takes the same two keys from save_options::metadata;
+// without them config.json is "{}" (enough for model.load_weights(), not for keras.models.
+// load_model(), which needs the model's real config) and metadata.json names Keras 3.15.0 (the
+// version whose files we mirror) and the local time of the save, as Keras does.
+
+#include <time.h>
+
+#include <cstdint>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ckpt/core/error.hpp"
+#include "ckpt/core/options.hpp"
+#include "ckpt/formats/format.hpp"
+#include "ckpt/formats/hdf5/dataset.hpp"
+#include "ckpt/formats/hdf5/error.hpp"
+#include "ckpt/formats/hdf5/file_image.hpp"
+#include "ckpt/formats/hdf5/keras3.hpp"
+#include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/hdf5/zip_archive.hpp"
+
+namespace ckpt::hdf5::keras_zip {
+
+inline constexpr const char* weights_member = "model.weights.h5";
+inline constexpr const char* config_member = "config.json";
+inline constexpr const char* metadata_member = "metadata.json";
+inline constexpr const char* default_keras_version = "3.15.0";
+
+// A zip archive with a model.weights.h5 member. Never throws.
+inline bool detect(const std::filesystem::path& path) noexcept {
+  if (!looks_like_zip(path)) return false;
+  try {
+    return zip_reader(path).contains(weights_member);
+  } catch (...) {
+    return false;
+  }
+}
+
+class reader final : public format_reader {
+ public:
+  reader(const std::filesystem::path& path, const load_options& options)
+      : name_(path.string()), options_(options) {
+    quiet_errors quiet;
+    const zip_reader archive(path);
+    if (!archive.contains(weights_member))
+      throw error(errc::unsupported,
+                  archive.contains("model.weights.npz") || archive.contains("model.weights.json")
+                      ? "the weights are not in a model.weights.h5 member (npz or sharded "
+                        "weights are not supported)"
+                      : "the archive has no model.weights.h5 member",
+                  name_);
+    for (const char* member : {config_member, metadata_member})
+      if (archive.contains(member)) {
+        const auto bytes = archive.read(member, options.limits.max_header_bytes);
+        std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        if (std::string(member) == metadata_member) read_keras_metadata(text);
+        metadata_[member == std::string(config_member) ? "config" : "metadata"] = std::move(text);
+      }
+    weights_ = archive.read(weights_member, UINT64_MAX);
+    h5_ = std::make_unique<image_file>(weights_, name_ + ":" + weights_member);
+    metadata_["layout"] = "keras3";
+    const group root = h5_->root();
+    for (auto& v : keras3::find_vars(root, options_.limits)) {
+      if (entries_.size() >= options_.limits.max_entries)
+        throw error(errc::limit, "more datasets than load_limits::max_entries", name_);
+      const dataset d = open_dataset(root, v.hdf5_path);
+      dataset_info info = inspect_dataset(d, weights_.size(), options_.limits);
+      entries_.push_back(
+          {std::move(v.name), std::move(v.path), info.dtype, info.shape, info.bytes});
+      paths_.push_back(std::move(v.hdf5_path));
+      infos_.push_back(std::move(info));
+    }
+  }
+
+  std::string format() const override { return "keras"; }
+  const std::vector<entry>& entries() const override { return entries_; }
+  std::map<std::string, std::string> metadata() const override { return metadata_; }
+
+  void read(std::size_t index, const mutable_tensor_view& out) override {
+    quiet_errors quiet;
+    read_dataset(open(index), infos_[index], out, options_.verify_checksums);
+  }
+
+  checksum_status verify(std::size_t index) override {
+    quiet_errors quiet;
+    const dataset d = open(index);
+    const auto& info = infos_[index];
+    if (!info.fletcher32) return checksum_status::none;
+    const entry& e = entries_[index];
+    mutable_tensor_view out{e.dtype, e.shape, {}, {}};
+    std::vector<std::byte> bytes;
+    std::vector<std::string> strings;
+    if (e.dtype == dtype::string) {
+      strings.resize(static_cast<std::size_t>(info.elements));
+      out.strings = strings;
+    } else {
+      bytes.resize(static_cast<std::size_t>(info.bytes));
+      out.bytes = bytes;
+    }
+    try {
+      read_dataset(d, info, out, /*verify_checksums=*/true);
+    } catch (const error& err) {
+      if (err.code() == errc::checksum_mismatch) return checksum_status::mismatch;
+      throw;
+    }
+    return checksum_status::ok;
+  }
+
+ private:
+  dataset open(std::size_t index) const {
+    if (index >= entries_.size())
+      throw error(errc::missing_key, "no entry number " + std::to_string(index), name_);
+    return open_dataset(h5_->root(), paths_[index]);
+  }
+
+  void read_keras_metadata(const std::string& text) {
+    const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!json.is_object()) return;  // shown as it is under "metadata"
+    for (const char* key : {"keras_version", "date_saved"})
+      if (const auto it = json.find(key); it != json.end() && it->is_string())
+        metadata_[key] = it->get<std::string>();
+  }
+
+  std::string name_;
+  load_options options_;
+  std::vector<std::byte> weights_;  // the HDF5 file image; outlives h5_, which is opened on it
+  std::unique_ptr<image_file> h5_;
+  std::vector<entry> entries_;
+  std::vector<std::string> paths_;
+  std::vector<dataset_info> infos_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Keras' date_saved: local time as "YYYY-MM-DD@HH:MM:SS".
+inline std::string date_saved(std::time_t now) {
+  std::tm local{};
+  localtime_r(&now, &local);
+  char text[32];
+  const std::size_t n = std::strftime(text, sizeof text, "%Y-%m-%d@%H:%M:%S", &local);
+  return std::string(text, n);
+}
+
+class writer final : public format_writer {
+ public:
+  writer(std::filesystem::path path, save_options options)
+      : path_(std::move(path)), options_(std::move(options)) {}
+
+  void write(const std::vector<named_tensor>& tensors) override {
+    quiet_errors quiet;
+    const std::string file = path_.string();
+    validate(options_.storage, {file, {}});
+    const std::time_t now = std::time(nullptr);
+    const std::string config = json_member("config", "{}");
+    const std::string metadata = json_member(
+        "metadata",
+        nlohmann::json{{"keras_version", default_keras_version}, {"date_saved", date_saved(now)}}
+            .dump());
+    std::vector<std::byte> weights;
+    {
+      memory_file h5(file + ":" + weights_member);
+      {
+        const group root = h5.root();
+        keras3::write_layout(root, tensors, options_.storage);
+      }
+      weights = h5.finish();
+    }
+    write_zip(path_,
+              {{metadata_member, std::as_bytes(std::span(metadata)), 0},
+               {config_member, std::as_bytes(std::span(config)), 0},
+               {weights_member, weights, now}},
+              write_options{options_.sync});
+  }
+
+ private:
+  std::string json_member(const std::string& key, std::string fallback) const {
+    const auto it = options_.metadata.find(key);
+    if (it == options_.metadata.end()) return fallback;
+    if (!nlohmann::json::accept(it->second))
+      throw error(errc::unsupported, "save_options::metadata[\"" + key + "\"] is not JSON",
+                  path_.string());
+    return it->second;
+  }
+
+  std::filesystem::path path_;
+  save_options options_;
+};
+
+// The `keras` format: ".keras" zips, read and written.
+inline format_info info() {
+  return {"keras",
+          {".keras"},
+          [](const std::filesystem::path& path) { return detect(path); },
+          [](const std::filesystem::path& path, const load_options& options)
+              -> std::unique_ptr<format_reader> { return std::make_unique<reader>(path, options); },
+          [](const std::filesystem::path& path,
+             const save_options& options) -> std::unique_ptr<format_writer> {
+            return std::make_unique<writer>(path, options);
+          }};
+}
+
+}  // namespace ckpt::hdf5::keras_zip
