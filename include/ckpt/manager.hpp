@@ -91,6 +91,9 @@ class manager {
     return out;
   }
 
+  // The number save(model) will use next.
+  std::int64_t next_number() const noexcept { return next_number_; }
+
   // Saves as the next number. Returns the prefix written.
   template <class T>
   std::optional<std::filesystem::path> save(const T& model) {
