@@ -21,7 +21,10 @@ if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
     [ -f "$fuzzer" ] || continue
     format=${fuzzer##*/fuzz_}
     work=$(mktemp -d)
-    if ! "$fuzzer" -max_total_time="${CKPT_FUZZ_SECONDS:-30}" -timeout=10 -rss_limit_mb=2048 \
+    seconds=${CKPT_FUZZ_SECONDS:-30}
+    # The TensorBundle parser (.index + data) is fuzzed for at least a minute.
+    if [ "$format" = tf_checkpoint ] && [ "$seconds" -lt 60 ]; then seconds=60; fi
+    if ! "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -malloc_limit_mb=512 "$work" "tests/fuzz/corpus/$format" >"$work.log" 2>&1; then
       tail -n 60 "$work.log"
       echo "fuzz_$format: FAILED (crash input in $PWD)"

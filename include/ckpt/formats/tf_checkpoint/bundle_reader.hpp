@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -390,8 +391,11 @@ class bundle_reader {
 
   void check_slices(const bundle_entry& e) const {
     std::uint64_t covered = 0;
+    // A slice listed twice counts once, so repeats cannot inflate the coverage.
+    std::set<std::string> seen;
     for (const auto& s : e.slices) {
       const std::string key = encode_slice_key(e.key, s);
+      if (!seen.insert(key).second) continue;
       const auto* part = find(key);
       if (!part) fail(errc::bad_format, "a listed slice has no entry", e.key, e.index_offset);
       if (part->dtype != e.dtype || part->is_sliced() || part->shape != slice_shape(e, s))
