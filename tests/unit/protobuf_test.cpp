@@ -190,7 +190,8 @@ TEST_CASE("malformed input raises bad_format, never reads outside the span") {
   for (int i = 0; i < 100; ++i) deep += "\x0b";
   CHECK(error_code_of(deep) == ckpt::errc::bad_format);  // group depth
 
-  pb::reader wrong{"\x08\x01"s};
+  const std::string varint_field = "\x08\x01"s;
+  pb::reader wrong{varint_field};
   REQUIRE(wrong.next());
   CHECK_THROWS_AS(wrong.read_string(), ckpt::error);  // varint field read as bytes
 }

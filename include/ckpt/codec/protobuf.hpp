@@ -18,6 +18,7 @@
 // unknown wire type, a length running past the end, a field read with the wrong wire type) raises
 // ckpt::error bad_format with the absolute byte offset of the problem and the file name if given.
 // Readers of nested messages carry the absolute offset of their first byte so offsets stay exact.
+// A reader does not own its bytes: they must outlive it (and every nested reader).
 
 #include <cstddef>
 #include <cstdint>

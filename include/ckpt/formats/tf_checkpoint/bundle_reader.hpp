@@ -3,6 +3,8 @@
 //
 //   tf_checkpoint::bundle_reader r{"dir/ckpt-5"};            // or "dir/ckpt-5.index"
 //   for (const bundle_entry& e : r.entries()) ...             // key order, slice entries hidden
+//   r.slice_entries()                                         // the hidden slice entries
+//   r.header(), r.num_shards(), r.stored_bytes(e)             // raw access for tools
 //   const bundle_entry* e = r.find("w/.ATTRIBUTES/VARIABLE_VALUE");
 //   r.read(*e, mutable_tensor_view{...});                    // fills bytes or strings, CRC checked
 //   r.read(*e, view, /*verify_checksum=*/false);             // skips the tensor CRC
