@@ -406,3 +406,55 @@ TEST_CASE("a writer that does not finish leaves no files", "[tf_checkpoint]") {
   }
   CHECK(dir.file_count() == 0);
 }
+
+namespace {
+int fault_countdown = -1;  // operations left before the injected failure; -1: count only
+int fault_ops_seen = 0;
+int inject_enospc(ckpt::file_op, const std::filesystem::path&, std::size_t) {
+  ++fault_ops_seen;
+  if (fault_countdown < 0) return 0;
+  return fault_countdown-- == 0 ? ENOSPC : 0;
+}
+void write_two_shard_bundle(const fs::path& prefix) {
+  const std::vector<float> big(300000, 1.5f);  // past the writer's 1 MiB buffer
+  const std::vector<std::string> s = {"x", "yz"};
+  tfc::bundle_writer w(prefix, {.num_shards = 2, .sync = true});
+  w.add("big", view_of(big, {big.size()}));
+  w.add("s", {dtype::string, {2}, {}, s}, 1);
+  w.finish();
+}
+}  // namespace
+
+TEST_CASE("a failure at any file operation leaves no temporary file", "[tf_checkpoint]") {
+  ckpt_test::scratch_dir dir("ckpt-tf-faults");
+  ckpt::file_fault_hook = inject_enospc;
+  fault_countdown = -1;
+  fault_ops_seen = 0;
+  write_two_shard_bundle(dir / "count");
+  const int ops = fault_ops_seen;
+  REQUIRE(ops > 8);
+  for (int k = 0; k < ops; ++k) {
+    INFO("failing operation " << k << " of " << ops);
+    const fs::path sub = dir / ("k" + std::to_string(k));
+    fs::create_directories(sub);
+    fault_countdown = k;
+    try {
+      write_two_shard_bundle(sub / "ckpt");
+      FAIL("the injected failure was not reported");
+    } catch (const ckpt::error& e) {
+      CHECK(e.code() == ckpt::errc::io);
+    }
+    for (const auto& f : fs::directory_iterator(sub)) {
+      const std::string name = f.path().filename().string();
+      CHECK(name.find("tmp") == std::string::npos);
+      CHECK(name.rfind(".", 0) != 0);
+    }
+    // The index is renamed last: if it is there, the bundle is complete.
+    fault_countdown = -1;
+    if (fs::exists(tfc::index_path(sub / "ckpt"))) {
+      const tfc::bundle_reader r(sub / "ckpt");
+      for (const auto& e : r.entries()) CHECK(r.verify(e) == tfc::checksum_status::ok);
+    }
+  }
+  ckpt::file_fault_hook = nullptr;
+}
