@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../support/scratch_dir.hpp"
+#include "ckpt/ckpt.hpp"
 #include "ckpt/hdf5.hpp"
 #include "hdf5_test_support.hpp"
 
