@@ -37,6 +37,13 @@ void read_entry(const ckpt::tf_checkpoint::bundle_reader& r,
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string prefix = "/dev/shm/ckpt-fuzz-tf-" + std::to_string(::getpid());
+  // Removes the two files when the fuzzer exits normally.
+  static const struct remove_at_exit {
+    ~remove_at_exit() {
+      ::unlink((prefix + ".index").c_str());
+      ::unlink((prefix + ".data-00000-of-00001").c_str());
+    }
+  } cleanup;
   if (size < 4) return 0;
   std::uint32_t n = 0;
   for (int i = 3; i >= 0; --i) n = (n << 8) | data[i];
