@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ckpt/ckpt.hpp"
+#include "ckpt/hdf5.hpp"
 
 namespace {
 
