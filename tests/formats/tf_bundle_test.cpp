@@ -212,6 +212,8 @@ TEST_CASE("the worked example of the spec reads as documented", "[tf_checkpoint]
   CHECK(tfc::bundle_reader::is_bundle(tfc::index_path(prefix)));
   CHECK(tfc::bundle_reader::is_bundle(tfc::data_path(prefix, 0, 1)));
   CHECK(tfc::bundle_reader::bundle_prefix(tfc::index_path(prefix)) == prefix);
+  CHECK(tfc::bundle_reader(tfc::index_path(prefix)).entries().size() == 3);
+  CHECK(tfc::bundle_reader(tfc::data_path(prefix, 0, 1)).prefix() == prefix);
   CHECK_FALSE(tfc::bundle_reader::is_bundle(prefix.parent_path() / "nothing"));
   CHECK(r.find("d") == nullptr);
   CHECK_THROWS_AS(r.at("d"), ckpt::error);
