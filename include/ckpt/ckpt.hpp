@@ -3,7 +3,9 @@
 // every built-in format. HDF5 lives in <ckpt/hdf5.hpp>.
 
 #include "ckpt/api.hpp"
-#include "ckpt/io/atomic_file.hpp"
-#include "ckpt/io/mapped_file.hpp"
 #include "ckpt/formats/json.hpp"
 #include "ckpt/formats/safetensors.hpp"
+#include "ckpt/formats/tf_checkpoint.hpp"
+#include "ckpt/io/atomic_file.hpp"
+#include "ckpt/io/mapped_file.hpp"
+#include "ckpt/manager.hpp"

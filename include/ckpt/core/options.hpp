@@ -27,7 +27,7 @@ struct load_limits {
 };
 
 struct load_options {
-  std::string format;             // empty: told by the path and the file's contents
+  std::string format = {};        // empty: told by the path and the file's contents
   bool allow_missing = false;     // leave fields the file lacks as they are
   bool allow_unexpected = false;  // ignore stored entries no field takes
   // Stored paths (canonical, '/'-separated) renamed before matching fields: exact names first,
@@ -50,12 +50,16 @@ struct storage_options {
   int deflate_level = -1;               // -1: off; 0..9: gzip/deflate (HDF5 filter 1)
   int zstd_level = 0;                   // 0: off; 1..22: zstd (HDF5 filter 32015)
   bool checksum = false;                // Fletcher32 per chunk, verified on read
+  std::uint32_t shards = 1;             // data files to spread tensors over (TF checkpoints)
 };
 
 struct save_options {
-  std::string format;                           // empty: told by the path's extension
-  std::map<std::string, std::string> metadata = {};  // free-form strings, where the format has a place
-  bool sync = true;                             // fsync before the file is renamed into place
+  // Empty: told by the path's extension.
+  std::string format = {};
+  // Free-form strings, where the format has a place for them.
+  std::map<std::string, std::string> metadata = {};
+  // fsync before the file is renamed into place.
+  bool sync = true;
   storage_options storage = {};
 };
 

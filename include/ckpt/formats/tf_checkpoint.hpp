@@ -1,0 +1,51 @@
+#pragma once
+// TensorFlow checkpoints (TensorBundle: `P.index` + `P.data-SSSSS-of-NNNNN`) and the variables of
+// SavedModel directories. Two format names:
+//   "tf"   TF2 object-based, as tf.train.Checkpoint writes: the default for ".ckpt" paths and
+//          bare prefixes ("dir/ckpt-5");
+//   "tf1"  TF1 name-based, as tf.compat.v1.train.Saver writes.
+// Either name reads both kinds, and SavedModel directories. formats/tf_checkpoint/README.md gives
+// the byte layout, the key mapping and every check the reader makes.
+
+#include <filesystem>
+#include <memory>
+
+#include "ckpt/formats/registry.hpp"
+#include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
+#include "ckpt/formats/tf_checkpoint/bundle_writer.hpp"
+#include "ckpt/formats/tf_checkpoint/checkpoint_reader.hpp"
+#include "ckpt/formats/tf_checkpoint/checkpoint_writer.hpp"
+#include "ckpt/formats/tf_checkpoint/copy.hpp"
+#include "ckpt/formats/tf_checkpoint/dtype_names.hpp"
+#include "ckpt/formats/tf_checkpoint/prefix.hpp"
+
+namespace ckpt::tf_checkpoint {
+
+inline format_info info(bool object_based) {
+  format_info f;
+  f.name = object_based ? "tf" : "tf1";
+  if (object_based) {
+    f.extensions = {".ckpt"};
+    f.takes_bare_prefixes = true;
+    f.detect = [](const std::filesystem::path& path) {
+      const auto prefix = existing_prefix(path);
+      return prefix && bundle_reader::is_bundle(*prefix);
+    };
+  }
+  f.open = [](const std::filesystem::path& path,
+              const load_options& options) -> std::unique_ptr<format_reader> {
+    return std::make_unique<checkpoint_reader>(path, options);
+  };
+  f.create = [object_based](const std::filesystem::path& path,
+                            const save_options& options) -> std::unique_ptr<format_writer> {
+    return std::make_unique<checkpoint_writer>(path, options, object_based);
+  };
+  return f;
+}
+
+}  // namespace ckpt::tf_checkpoint
+
+namespace ckpt {
+inline const bool tf_registered = register_format(tf_checkpoint::info(true));
+inline const bool tf1_registered = register_format(tf_checkpoint::info(false));
+}  // namespace ckpt
