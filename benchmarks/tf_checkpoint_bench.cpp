@@ -1,9 +1,11 @@
-// TensorBundle (TF checkpoint) save and load through ckpt::tf_checkpoint beside raw write(2) and
-// read(2) of the same tensor bytes, measured in the same run. Two workloads: 1 GiB in 64 float32
-// tensors of 16 MiB, and 10,000 float32 tensors of 1 KiB. Saves run with sync=false on both sides
-// (no fsync); the bundle save includes computing every tensor's CRC32C and writing the `.index`.
-// Loads read files warm in the page cache, into already allocated destinations, with and without
-// the per-tensor CRC32C check. Files live in a fresh directory under $TMPDIR (or /tmp).
+// TensorBundle (TF checkpoint) save and load beside raw write(2) and read(2) of the same tensor
+// bytes, measured in the same run, at two levels: the bundle (ckpt::tf_checkpoint) and a user
+// struct through ckpt::save / ckpt::load as format "tf" (object graph, keys, reflection). Two
+// workloads: 1 GiB in 64 float32 tensors of 16 MiB, and 10,000 float32 tensors of 1 KiB. Saves run
+// with sync=false on both sides (no fsync); the bundle save includes computing every tensor's
+// CRC32C and writing the `.index`. Loads read files warm in the page cache, into already allocated
+// destinations, with and without the per-tensor CRC32C check. Files live in a fresh directory under
+// $TMPDIR (or /tmp).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,8 +19,8 @@
 #include <vector>
 
 #include "../tests/support/scratch_dir.hpp"
-#include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
-#include "ckpt/formats/tf_checkpoint/bundle_writer.hpp"
+#include "ckpt/api.hpp"
+#include "ckpt/formats/tf_checkpoint.hpp"
 
 namespace {
 
@@ -39,10 +41,14 @@ ckpt_test::scratch_dir& tf_scratch() {
   return dir;
 }
 
+struct tf_weights {
+  std::vector<std::vector<float>> layers;
+};
+
 struct tf_fixture {
   std::vector<std::vector<float>> source, destination;
   std::vector<std::string> keys;
-  fs::path prefix, raw_file;
+  fs::path prefix, raw_file, api_prefix;
 };
 
 tf_fixture& tf_fixture_for(const tf_workload& w) {
@@ -59,6 +65,7 @@ tf_fixture& tf_fixture_for(const tf_workload& w) {
     const std::string tag = std::to_string(w.count);
     f->prefix = tf_scratch() / ("ckpt-" + tag);
     f->raw_file = tf_scratch() / ("weights-" + tag + ".raw");
+    f->api_prefix = tf_scratch() / ("api-" + tag);
   }
   return *f;
 }
@@ -155,6 +162,49 @@ void tf_load(benchmark::State& state, tf_workload w, bool verify) {
 void BM_tf_load_verified(benchmark::State& state, tf_workload w) { tf_load(state, w, true); }
 void BM_tf_load_unverified(benchmark::State& state, tf_workload w) { tf_load(state, w, false); }
 
+// Through the API: the struct's tensors become TF2 keys with an object graph, and loads bind
+// entries to fields before reading into the already allocated vectors.
+void tf_api_save(tf_fixture& f) {
+  // The struct borrows the source vectors for the call and gives them back on every path out.
+  tf_weights weights{std::move(f.source)};
+  struct give_back {
+    tf_fixture& f;
+    tf_weights& w;
+    ~give_back() { f.source = std::move(w.layers); }
+  } guard{f, weights};
+  ckpt::save(weights, f.api_prefix, {.format = "tf", .sync = false});
+}
+
+void BM_tf_api_save(benchmark::State& state, tf_workload w) {
+  auto& f = tf_fixture_for(w);
+  for (auto _ : state) {
+    remove_untimed(state, {tfc::index_path(f.api_prefix), tfc::data_path(f.api_prefix, 0, 1)});
+    tf_api_save(f);
+  }
+  tf_report(state, w);
+}
+
+void tf_api_load(benchmark::State& state, tf_workload w, bool verify) {
+  auto& f = tf_fixture_for(w);
+  if (!fs::exists(tfc::index_path(f.api_prefix))) tf_api_save(f);
+  tf_weights into{std::move(f.destination)};
+  for (auto _ : state) {
+    ckpt::load(into, f.api_prefix, {.verify_checksums = verify});
+    benchmark::ClobberMemory();
+  }
+  f.destination = std::move(into.layers);
+  tf_report(state, w);
+  if (f.destination.back().back() != f.source.back().back())
+    state.SkipWithError("loaded values differ");
+}
+
+void BM_tf_api_load_verified(benchmark::State& state, tf_workload w) {
+  tf_api_load(state, w, true);
+}
+void BM_tf_api_load_unverified(benchmark::State& state, tf_workload w) {
+  tf_api_load(state, w, false);
+}
+
 void BM_tf_raw_read(benchmark::State& state, tf_workload w) {
   auto& f = tf_fixture_for(w);
   if (!fs::exists(f.raw_file)) raw_write(f.raw_file, f.source);
@@ -172,6 +222,9 @@ void BM_tf_raw_read(benchmark::State& state, tf_workload w) {
   BENCHMARK_CAPTURE(BM_tf_raw_write, name, w)->UseRealTime()->Iterations(save_iterations); \
   BENCHMARK_CAPTURE(BM_tf_load_verified, name, w)->UseRealTime();                          \
   BENCHMARK_CAPTURE(BM_tf_load_unverified, name, w)->UseRealTime();                        \
+  BENCHMARK_CAPTURE(BM_tf_api_save, name, w)->UseRealTime()->Iterations(save_iterations);  \
+  BENCHMARK_CAPTURE(BM_tf_api_load_verified, name, w)->UseRealTime();                      \
+  BENCHMARK_CAPTURE(BM_tf_api_load_unverified, name, w)->UseRealTime();                    \
   BENCHMARK_CAPTURE(BM_tf_raw_read, name, w)->UseRealTime()
 
 CKPT_TF_WORKLOAD(64x16MiB, tf_large, 5);

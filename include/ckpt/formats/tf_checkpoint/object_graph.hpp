@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -253,7 +254,9 @@ struct built_object_graph {
 inline built_object_graph build_object_graph(const std::vector<std::string>& paths) {
   struct tree_node {
     std::vector<std::pair<std::string, std::size_t>> children;  // local name, tree index
-    std::optional<std::size_t> variable;                        // index into paths
+    // Name -> tree index; the views point into `paths`, which outlives the tree.
+    std::unordered_map<std::string_view, std::size_t> child_index;
+    std::optional<std::size_t> variable;  // index into paths
   };
   std::vector<tree_node> tree(1);
   for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -267,14 +270,12 @@ inline built_object_graph build_object_graph(const std::vector<std::string>& pat
                     "'" + paths[*tree[at].variable] +
                         "' is a variable and cannot also have children in a TF2 object graph",
                     {}, paths[i]);
-      auto& kids = tree[at].children;
-      std::size_t next = 0;
-      bool found = false;
-      for (const auto& [name, index] : kids)
-        if (name == part) next = index, found = true;
-      if (!found) {
-        next = tree.size();
+      std::size_t next = tree.size();
+      if (const auto it = tree[at].child_index.find(part); it != tree[at].child_index.end()) {
+        next = it->second;
+      } else {
         tree[at].children.emplace_back(std::string(part), next);
+        tree[at].child_index.emplace(part, next);
         tree.emplace_back();
       }
       at = next;
