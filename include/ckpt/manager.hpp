@@ -361,6 +361,8 @@ class manager {
     save_options save_opts;
     save_opts.format = options_.format;
     save_opts.sync = options_.sync;
+    // tf.train.Checkpoint's save_counter, which names the checkpoint's number.
+    save_opts.metadata["save_counter"] = std::to_string(number);
     try {
       ckpt::save(model, prefix, save_opts);
     } catch (...) {

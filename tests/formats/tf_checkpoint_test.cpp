@@ -255,3 +255,20 @@ TEST_CASE("a corrupted tensor is reported by load, verify and conversion", "[tf]
   ckpt::load(loaded, dir / "w.ckpt", {.verify_checksums = false});
   CHECK(loaded.w[10] != 1.0f);
 }
+
+TEST_CASE("a manager's checkpoints carry their number as save_counter", "[tf]") {
+  struct W {
+    float w = 1;
+  };
+  scratch_dir dir("ckpt-tf");
+  ckpt::manager m{dir.path(), {.max_to_keep = 2, .sync = false}};
+  for (int i = 0; i < 3; ++i) m.save(W{});
+  const auto latest = ckpt::latest_checkpoint(dir.path());
+  REQUIRE(latest);
+  CHECK(latest->filename() == "ckpt-3");
+  std::int64_t counter = 0;
+  const tf::bundle_reader bundle(*latest);
+  bundle.read(bundle.at("save_counter/.ATTRIBUTES/VARIABLE_VALUE"),
+              {ckpt::dtype::int64, {}, std::as_writable_bytes(std::span(&counter, 1)), {}});
+  CHECK(counter == 3);
+}
