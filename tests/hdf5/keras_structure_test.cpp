@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/cli.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 #include "ckpt/hdf5.hpp"
@@ -142,22 +143,9 @@ void compare_items(const std::vector<item>& ours, const std::vector<item>& their
   }
 }
 
-struct run_result {
-  int status = -1;
-  std::string out, err;
-};
-
-run_result run_ckpt(const std::string& args, const ckpt_test::scratch_dir& dir) {
-  const char* build = std::getenv("CKPT_BUILD_DIR");
-  REQUIRE(build != nullptr);
-  const fs::path tool = fs::path(build) / "tools" / "ckpt";
-  REQUIRE(fs::exists(tool));
-  const auto out = dir / "stdout", err = dir / "stderr";
-  const std::string command =
-      tool.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ckpt_test::read_bytes(out),
-          ckpt_test::read_bytes(err)};
+// Each run captures its output in a scratch directory of its own; `dir` stays for the call sites.
+ckpt_test::cli_result run_ckpt(const std::string& args, const ckpt_test::scratch_dir&) {
+  return ckpt_test::run_ckpt(args);
 }
 
 // The ckpt tool reads Keras files once it includes <ckpt/hdf5.hpp>; until then these tests skip.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../support/cli.hpp"
 #include "../support/model.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
@@ -16,29 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct run_result {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-run_result run_ckpt(const std::string& args) {
-  const char* build = std::getenv("CKPT_BUILD_DIR");
-  REQUIRE(build != nullptr);
-  const fs::path tool = fs::path(build) / "tools" / "ckpt";
-  REQUIRE(fs::exists(tool));
-  const fs::path out = fs::temp_directory_path() / "ckpt_cli_stdout",
-                 err = fs::temp_directory_path() / "ckpt_cli_stderr";
-  const std::string command =
-      tool.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-}
-
+using ckpt_test::run_ckpt;
 using ckpt_test::scratch_dir;
 
 }  // namespace

@@ -27,10 +27,9 @@ inline format_info info(bool object_based) {
   if (object_based) {
     f.extensions = {".ckpt"};
     f.takes_bare_prefixes = true;
-    f.detect = [](const std::filesystem::path& path) {
-      const auto prefix = existing_prefix(path);
-      return prefix && bundle_reader::is_bundle(*prefix);
-    };
+    // A present `.index` claims the path even when its table is damaged, so the reader reports
+    // what is wrong with it instead of the path being taken for a missing or unknown file.
+    f.detect = [](const std::filesystem::path& path) { return existing_prefix(path).has_value(); };
   }
   f.open = [](const std::filesystem::path& path,
               const load_options& options) -> std::unique_ptr<format_reader> {
