@@ -11,4 +11,5 @@ cmake --install "$work/ckpt" >/dev/null
 cmake -S "$source_dir/tests/package" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/consumer" >/dev/null
 "$work/consumer/consumer"
+"$work/consumer/consumer_hdf5"
 echo "find_package(ckpt) consumer built and ran"
