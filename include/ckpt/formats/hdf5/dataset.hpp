@@ -368,9 +368,12 @@ inline dataset write_dataset(const group& g, std::string_view name, const tensor
             "H5Dwrite", errc::io);
     }
   }
-  if (byte_sequences) write_string(d.id(), at, dtype_attribute, "string");
+  // Fixed-length, so reading a dtype never touches libhdf5's global heap.
+  if (byte_sequences)
+    write_string(d.id(), at, dtype_attribute, "string", string_kind::fixed, string_charset::ascii);
   if (needs_dtype_attribute(t.dtype))
-    write_string(d.id(), at, dtype_attribute, std::string(ckpt::name(t.dtype)));
+    write_string(d.id(), at, dtype_attribute, std::string(ckpt::name(t.dtype)), string_kind::fixed,
+                 string_charset::ascii);
   return d;
 }
 

@@ -114,7 +114,10 @@ class writer final : public format_writer {
     new_file out(path_, options_.sync);
     {
       const group root = out.root();
-      write_string(root.id(), root.site, layout_attribute, layout_name);
+      // Fixed-length: kept in the object header, not in libhdf5's global heap, which libhdf5
+      // does not read robustly from damaged files (README, "What remains").
+      write_string(root.id(), root.site, layout_attribute, layout_name, string_kind::fixed,
+                   string_charset::ascii);
       write_number<std::int32_t>(root.id(), root.site, version_attribute, version);
       if (!options_.metadata.empty()) {
         nlohmann::json json = nlohmann::json::object();

@@ -1,0 +1,271 @@
+// Truncated and corrupted HDF5 files: every one gives a ckpt::error (or, where the damage hits
+// unchecked tensor bytes, loads), nothing is printed to stderr, and nothing crashes. A flipped
+// byte inside a Fletcher32-protected chunk is errc::checksum_mismatch.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "../support/scratch_dir.hpp"
+#include "ckpt/hdf5.hpp"
+#include "hdf5_test_support.hpp"
+
+using namespace ckpt_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Layer {
+  ckpt::tensor<float> kernel;
+  std::vector<float> bias;
+};
+struct Small {
+  Layer dense;
+  std::vector<std::string> vocab;
+  std::int64_t step = 0;
+};
+
+Small make_small() {
+  Small s;
+  s.dense.kernel = ckpt::tensor<float>({4, 4});
+  for (std::size_t i = 0; i < 16; ++i) s.dense.kernel[i] = 1.0f + static_cast<float>(i) * 0.25f;
+  s.dense.bias = {-1.5f, 2.5f, 3.5f, -4.5f};
+  s.vocab = {"alpha", "beta"};
+  s.step = 7;
+  return s;
+}
+
+enum class outcome { loaded, refused };
+
+// Opens `path` and reads every entry; returns how it went. Any exception but ckpt::error fails.
+outcome try_load(const fs::path& path, std::string* message = nullptr) {
+  try {
+    ckpt::reader reader(path);
+    for (const auto& e : reader.entries()) {
+      std::vector<std::byte> bytes;
+      std::vector<std::string> strings;
+      ckpt::mutable_tensor_view out{e.dtype, e.shape, {}, {}};
+      if (e.dtype == ckpt::dtype::string) {
+        strings.resize(ckpt::num_elements(e.shape));
+        out.strings = strings;
+      } else {
+        bytes.resize(e.bytes);
+        out.bytes = bytes;
+      }
+      reader.impl().read(static_cast<std::size_t>(&e - reader.entries().data()), out);
+    }
+    return outcome::loaded;
+  } catch (const ckpt::error& e) {
+    if (message) *message = e.what();
+    return outcome::refused;
+  }
+}
+
+std::string saved_bytes(const scratch_dir& dir, const ckpt::storage_options& storage) {
+  const fs::path path = dir / "source.h5";
+  ckpt::save_options options;
+  options.storage = storage;
+  ckpt::save(make_small(), path, options);
+  return read_bytes(path);
+}
+
+}  // namespace
+
+TEST_CASE("every truncation of a small HDF5 file is refused quietly", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-hostile");
+  const fs::path path = dir / "cut.h5";
+  for (const auto& storage :
+       {ckpt::storage_options{},
+        ckpt::storage_options{.shuffle = true, .deflate_level = 4, .checksum = true}}) {
+    const std::string bytes = saved_bytes(dir, storage);
+    REQUIRE(bytes.size() > 1000);
+    std::size_t refused = 0;
+    stderr_capture err;
+    for (std::size_t n = 0; n < bytes.size(); ++n) {
+      write_bytes(path, bytes.substr(0, n));
+      std::string message;
+      if (try_load(path, &message) == outcome::refused) {
+        ++refused;
+        if (message.find("cut.h5") == std::string::npos) {
+          err.finish();
+          FAIL("message does not name the file: " << message);
+        }
+      }
+    }
+    const std::string printed = err.finish();
+    CHECK(printed.empty());
+    CHECK(refused == bytes.size());  // libhdf5 compares the file's end with the stored one
+  }
+}
+
+namespace {
+
+// The offsets of global heap collections ("GCOL"), where variable-length strings live.
+std::vector<std::uint64_t> heap_collections(const std::string& bytes) {
+  std::vector<std::uint64_t> found;
+  for (auto at = bytes.find("GCOL"); at != std::string::npos; at = bytes.find("GCOL", at + 1))
+    found.push_back(at);
+  return found;
+}
+
+// True if byte `offset` belongs to libhdf5's global heap (where variable-length strings live):
+// inside a collection, or in the object index of a reference to one (a string's 8-byte collection
+// address followed by the 4-byte index).
+bool in_global_heap(const std::string& bytes, std::size_t offset,
+                    const std::vector<std::uint64_t>& collections) {
+  for (auto c : collections) {
+    std::uint64_t size = 0;
+    if (c + 16 <= bytes.size()) std::memcpy(&size, bytes.data() + c + 8, 8);
+    if (offset >= c && offset - c < size) return true;
+  }
+  for (std::size_t k = 0; k < 4 && k <= offset; ++k) {
+    const std::size_t index_start = offset - k;
+    if (index_start < 8) continue;
+    std::uint64_t address = 0;
+    std::memcpy(&address, bytes.data() + index_start - 8, 8);
+    for (auto c : collections)
+      if (address == c) return true;
+  }
+  return false;
+}
+
+// Loads `path` in a child process, so that a crash inside libhdf5 is observed rather than fatal.
+// Returns the child's exit: 0 loaded, 1 refused with ckpt::error, 2 other exception, or
+// 128 + signal.
+int load_in_child(const fs::path& path, const fs::path& stderr_file) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::alarm(20);  // a corruption that makes libhdf5 loop ends as SIGALRM
+    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(fd, 2);
+    int code = 2;
+    try {
+      code = try_load(path) == outcome::loaded ? 0 : 1;
+    } catch (...) {
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+// libhdf5 1.10.8 does not read its global heap (variable-length strings) robustly: a corrupted
+// object index or collection crashes or hangs the process inside libhdf5 (H5HG_read). ckpt cannot
+// see those bytes through the C API before libhdf5 does, and keeps its own attributes out of the
+// global heap; the test proves that every crash or hang is in global heap bytes and that nothing
+// else crashes, hangs, prints or escapes as another exception. formats/hdf5/README.md documents
+// this remaining hole.
+TEST_CASE("byte corruptions of a small HDF5 file never crash or print", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-hostile");
+  const fs::path path = dir / "bad.h5", err_file = dir / "stderr.txt";
+  for (const auto& storage :
+       {ckpt::storage_options{}, ckpt::storage_options{.shuffle = true, .zstd_level = 3},
+        ckpt::storage_options{
+            .layout = ckpt::storage_layout::chunked, .chunk_bytes = 16, .checksum = true}}) {
+    const std::string bytes = saved_bytes(dir, storage);
+    const auto collections = heap_collections(bytes);
+    REQUIRE(!collections.empty());
+    std::size_t refused = 0, loaded = 0, other = 0;
+    std::vector<std::size_t> heap_crashes, other_crashes;
+    // Every offset with all bits flipped; every eighth offset also zeroed and set to 0xff (a
+    // child process per file keeps this to a few seconds per thousand bytes).
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      for (int way = 0; way < (i % 8 == 0 ? 3 : 1); ++way) {
+        std::string bad = bytes;
+        const auto original = static_cast<unsigned char>(bad[i]);
+        const unsigned char changed = way == 0   ? static_cast<unsigned char>(~original)
+                                      : way == 1 ? 0
+                                                 : 0xff;
+        if (changed == original) continue;
+        bad[i] = static_cast<char>(changed);
+        write_bytes(path, bad);
+        const int result = load_in_child(path, err_file);
+        if (result == 0)
+          ++loaded;
+        else if (result == 1)
+          ++refused;
+        else if (result == 2)
+          ++other;
+        else
+          (in_global_heap(bytes, i, collections) ? heap_crashes : other_crashes).push_back(i);
+      }
+    }
+    CHECK(read_bytes(err_file).substr(0, 2000) == "");
+    CHECK(other == 0);
+    std::string offsets;
+    for (auto o : other_crashes) offsets += std::to_string(o) + " ";
+    INFO("crashes or hangs outside the global heap at offsets: " << offsets);
+    CHECK(other_crashes.empty());
+    CHECK(refused > 0);
+    CHECK(loaded > 0);  // flips in unused bytes and in unchecked tensor bytes still load
+    if (!heap_crashes.empty())
+      WARN("libhdf5 crashed or hung on " << heap_crashes.size()
+                                         << " corruptions of its global heap (known libhdf5 1.10 "
+                                            "limitation, see formats/hdf5/README.md)");
+  }
+}
+
+TEST_CASE("a corrupted Fletcher32 chunk is a checksum mismatch", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-hostile");
+  const fs::path path = dir / "sum.h5";
+  const Small original = make_small();
+  ckpt::save_options options;
+  options.storage.checksum = true;
+  ckpt::save(original, path, options);
+  std::string bytes = read_bytes(path);
+  // Unfiltered but for the checksum, the kernel's bytes lie in the file as they are in memory.
+  const std::string kernel(reinterpret_cast<const char*>(original.dense.kernel.data()),
+                           16 * sizeof(float));
+  const auto at = bytes.find(kernel);
+  REQUIRE(at != std::string::npos);
+  bytes[at + 5] = static_cast<char>(bytes[at + 5] ^ 0x10);
+  write_bytes(path, bytes);
+
+  stderr_capture err;
+  Small loaded;
+  try {
+    ckpt::load(loaded, path);
+    FAIL("loaded a corrupted chunk");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::checksum_mismatch);
+    CHECK(e.file() == path.string());
+    CHECK(std::string(e.what()).find("dense/kernel") != std::string::npos);
+  }
+  ckpt::reader reader(path);
+  CHECK(reader.verify("dense/kernel") == ckpt::checksum_status::mismatch);
+  CHECK(reader.verify("dense/bias") == ckpt::checksum_status::ok);
+
+  // Asked not to verify, the damaged value comes through.
+  ckpt::load_options unchecked;
+  unchecked.verify_checksums = false;
+  ckpt::load(loaded, path, unchecked);
+  CHECK(loaded.dense.bias == original.dense.bias);
+  CHECK(std::memcmp(loaded.dense.kernel.data(), original.dense.kernel.data(), 64) != 0);
+  CHECK(err.finish().empty());
+}
+
+TEST_CASE("files that are not HDF5 are refused before libhdf5 sees them", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-hostile");
+  stderr_capture err;
+  const fs::path path = dir / "plain.h5";
+  write_bytes(path, "this is not an HDF5 file at all, just text");
+  try {
+    ckpt::reader reader(path, {.format = "hdf5"});
+    FAIL("opened a text file");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::bad_format);
+    CHECK(std::string(e.what()).find("signature") != std::string::npos);
+  }
+  try {
+    ckpt::reader reader(dir / "missing.h5", {.format = "hdf5"});
+    FAIL("opened a missing file");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::not_found);
+  }
+  CHECK(err.finish().empty());
+}
