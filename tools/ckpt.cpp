@@ -237,8 +237,10 @@ int inspect(const arguments& a) {
                     dump(nested(item["values"], e.shape)).c_str());
       } else {
         std::string shape = "[";
-        for (std::size_t d = 0; d < e.shape.size(); ++d)
-          shape += (d ? "," : "") + std::to_string(e.shape[d]);
+        for (std::size_t d = 0; d < e.shape.size(); ++d) {
+          if (d) shape += ',';
+          shape += std::to_string(e.shape[d]);
+        }
         std::printf("%s (%s) %s]\n", e.name.c_str(),
                     ckpt::tf_checkpoint::dtype_name(e.dtype).c_str(), shape.c_str());
       }

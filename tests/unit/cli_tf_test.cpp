@@ -63,8 +63,10 @@ std::string expected_listing(const json& report) {
   std::vector<std::string> lines;
   for (const auto& e : report["bundle"]["entries"]) {
     std::string shape = "[";
-    for (std::size_t d = 0; d < e["shape"].size(); ++d)
-      shape += (d ? "," : "") + std::to_string(e["shape"][d].get<std::uint64_t>());
+    for (std::size_t d = 0; d < e["shape"].size(); ++d) {
+      if (d) shape += ',';
+      shape += std::to_string(e["shape"][d].get<std::uint64_t>());
+    }
     lines.push_back(e["key"].get<std::string>() + " (" + e["dtype"].get<std::string>() + ") " +
                     shape + "]");
   }
