@@ -181,6 +181,15 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
       info.chunk.assign(info.shape.size(), 0);
       if (check(H5Pget_chunk(dcpl.get(), rank, info.chunk.data()), at, "H5Pget_chunk") != rank)
         throw bad("chunk rank differs from the dataset's rank");
+      // A fixed-size dimension's chunk extent is at most the dimension (libhdf5 requires it when
+      // writing; a damaged file that breaks it makes libhdf5 copy out of bounds).
+      std::vector<hsize_t> maxdims(info.shape.size());
+      check(H5Sget_simple_extent_dims(space.get(), nullptr, maxdims.data()), at,
+            "H5Sget_simple_extent_dims");
+      for (std::size_t i = 0; i < info.chunk.size(); ++i)
+        if (maxdims[i] != H5S_UNLIMITED && info.chunk[i] > std::max<hsize_t>(maxdims[i], 1))
+          throw bad("chunk dimension " + std::to_string(info.chunk[i]) +
+                    " exceeds the dataset's maximum " + std::to_string(maxdims[i]));
       std::uint64_t chunk_elements = 1;
       for (auto c : info.chunk)
         if (c == 0 || __builtin_mul_overflow(chunk_elements, c, &chunk_elements))
@@ -215,6 +224,24 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
       if (info.filters.empty() && storage != nchunks * info.chunk_bytes)
         throw bad("unfiltered chunks hold " + std::to_string(storage) + " bytes, not " +
                   std::to_string(nchunks * info.chunk_bytes));
+      // Each chunk lies inside the file, and one whose filter mask skips filters holds at least a
+      // chunk's bytes: libhdf5 copies a whole chunk out of such a chunk's stored bytes unchecked.
+      // (H5Dget_chunk_info walks the chunk index per call, so this costs O(chunks^2) index steps.)
+      std::vector<hsize_t> chunk_offset(info.shape.size());
+      for (hsize_t i = 0; i < nchunks; ++i) {
+        unsigned mask = 0;
+        haddr_t address = 0;
+        hsize_t size = 0;
+        check(
+            H5Dget_chunk_info(d.id(), space.get(), i, chunk_offset.data(), &mask, &address, &size),
+            at, "H5Dget_chunk_info");
+        if (address == HADDR_UNDEF || address > file_size || size > file_size - address)
+          throw bad("chunk " + std::to_string(i) + " at byte " + std::to_string(address) + " (+" +
+                    std::to_string(size) + ") lies outside the file (truncated?)");
+        if (mask != 0 && size < info.chunk_bytes)
+          throw bad("chunk " + std::to_string(i) + " skips filters (mask " + std::to_string(mask) +
+                    ") but holds " + std::to_string(size) + " bytes, less than a chunk");
+      }
       break;
     }
     default:
