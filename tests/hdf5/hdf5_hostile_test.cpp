@@ -139,7 +139,7 @@ int load_in_child(const fs::path& path, const fs::path& stderr_file) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::alarm(5);  // a corruption that makes libhdf5 loop ends as SIGALRM
-    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 2);
     int code = 2;
     try {
@@ -180,6 +180,8 @@ sweep_result sweep(const scratch_dir& dir, const std::string& bytes) {
       bad[i] = static_cast<char>(changed);
       write_bytes(path, bad);
       const int result = load_in_child(path, err_file);
+      // What a crashing child printed is the C library's abort message, counted as a crash.
+      if (result <= 2) r.printed += read_bytes(err_file);
       if (result == 0)
         ++r.loaded;
       else if (result == 1)
@@ -190,7 +192,6 @@ sweep_result sweep(const scratch_dir& dir, const std::string& bytes) {
         r.crashes.push_back(i);
     }
   }
-  r.printed = read_bytes(err_file);
   return r;
 }
 
