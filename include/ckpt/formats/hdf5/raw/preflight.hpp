@@ -1,0 +1,268 @@
+#pragma once
+// ckpt's own structural check of an HDF5 file's metadata, run before libhdf5 decodes it. libhdf5
+// 1.10 decodes several on-disk structures without bounds checks, so a corrupted or hostile file
+// could crash it, hang it or make it read uninitialised memory. A `preflight` is made for each
+// opened file (checking the superblock, its extension and the root group's object header), and the
+// reader asks it to check every object before libhdf5 opens it (object header, every message body,
+// an old-style group's whole symbol table, the targets of shared messages) and every
+// variable-length element before libhdf5 reads it (global heap collection and object). Each object
+// is checked once per file. Failures are errc::bad_format naming the file, the object and the byte
+// offset.
+//
+// Left to libhdf5 (checksummed, or refused elsewhere): dense link and attribute storage (fractal
+// heaps, version 2 B-trees), the chunk indexes of chunked datasets, and the shared-message heap.
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ckpt/core/error.hpp"
+#include "ckpt/formats/hdf5/raw/datatype.hpp"
+#include "ckpt/formats/hdf5/raw/global_heap.hpp"
+#include "ckpt/formats/hdf5/raw/messages.hpp"
+#include "ckpt/formats/hdf5/raw/object_header.hpp"
+#include "ckpt/formats/hdf5/raw/source.hpp"
+#include "ckpt/formats/hdf5/raw/superblock.hpp"
+#include "ckpt/formats/hdf5/raw/symbol_table.hpp"
+
+namespace ckpt::hdf5::raw {
+
+class preflight {
+ public:
+  // Checks the superblock, the superblock extension and the root group.
+  explicit preflight(source src) : src_(std::move(src)) {
+    std::lock_guard lock(mutex_);
+    sb_ = read_superblock(src_);
+    sizes_ = {sb_.offset_size, sb_.length_size};
+    if (sb_.extension_address != undefined_address) {
+      const auto& ext = check_object_locked(sb_.extension_address, "superblock extension", 0);
+      if (ext.facts.btree_k) {
+        sb_.group_internal_k = (*ext.facts.btree_k)[1];
+        sb_.group_leaf_k = (*ext.facts.btree_k)[2];
+      }
+    }
+    if (sb_.root_btree != undefined_address)
+      (void)read_symbol_table(src_, sb_.root_btree, sb_.root_heap, sizes_.offsets, sizes_.lengths,
+                              sb_.group_leaf_k, sb_.group_internal_k, "/");
+    check_object_locked(sb_.root_address, "/", 0);
+  }
+
+  const source& src() const noexcept { return src_; }
+  const superblock& super() const noexcept { return sb_; }
+
+  // Checks the object header at `address` (relative to the base address) and everything libhdf5
+  // decodes with it. `object` names it in messages.
+  void check_object(std::uint64_t address, std::string_view object) {
+    std::lock_guard lock(mutex_);
+    check_object_locked(address, object, 0);
+  }
+
+  // Checks every element of attribute `name` of the object at `address`, if its type is
+  // variable-length, against the global heap. An attribute kept in dense storage is not found
+  // here and is left to libhdf5.
+  void check_attribute_data(std::uint64_t address, std::string_view name, std::string_view object) {
+    std::lock_guard lock(mutex_);
+    const auto& o = check_object_locked(address, object, 0);
+    for (const auto& a : o.attributes) {
+      if (a.name != name) continue;
+      const datatype_info type = a.type ? *a.type : resolve_type(a.type_shared, object, 0);
+      if (!type.vlen) return;
+      const std::string where = std::string(object) + "@" + a.name;
+      check_vlen_elements_locked(a.rest.first(static_cast<std::size_t>(a.data_size)),
+                                 a.data_address, type, a.space.elements, where);
+      return;
+    }
+  }
+
+  // The datatype and layout of the dataset at `address` (checked first).
+  std::pair<datatype_info, layout_info> dataset_storage(std::uint64_t address,
+                                                        std::string_view object) {
+    std::lock_guard lock(mutex_);
+    const auto& o = check_object_locked(address, object, 0);
+    if (!o.facts.layout) src_.fail("dataset has no layout message", address, object);
+    const datatype_info type =
+        o.facts.type ? *o.facts.type : resolve_type(o.facts.type_shared, object, 0);
+    return {type, *o.facts.layout};
+  }
+
+  // Checks every object reachable from the root through hard links, every variable-length
+  // attribute and every contiguous or compact variable-length dataset; returns how many objects
+  // it checked. The reader checks lazily what it visits; this is the whole-file form (tests,
+  // tools).
+  std::size_t check_everything(std::size_t max_objects = 1'000'000) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::uint64_t, std::string>> stack{{sb_.root_address, "/"}};
+    std::set<std::uint64_t> done;
+    while (!stack.empty()) {
+      const auto [address, path] = stack.back();
+      stack.pop_back();
+      if (!done.insert(address).second) continue;
+      if (done.size() > max_objects) throw error(errc::limit, "too many objects", src_.name());
+      const auto& o = check_object_locked(address, path, 0);
+      for (const auto& a : o.attributes) {
+        const datatype_info type = a.type ? *a.type : resolve_type(a.type_shared, path, 0);
+        check_vlen_elements_locked(a.rest.first(static_cast<std::size_t>(a.data_size)),
+                                   a.data_address, type, a.space.elements, path + "@" + a.name);
+      }
+      if (o.facts.layout && o.facts.space) {
+        const datatype_info type =
+            o.facts.type ? *o.facts.type : resolve_type(o.facts.type_shared, path, 0);
+        const auto& l = *o.facts.layout;
+        if (type.vlen && l.layout_class == 0)
+          check_vlen_elements_locked(l.compact, l.compact_address, type, o.facts.space->elements,
+                                     path);
+        if (type.vlen && l.layout_class == 1 && l.address != undefined_address) {
+          std::uint64_t bytes = 0;
+          if (__builtin_mul_overflow(o.facts.space->elements, type.size, &bytes))
+            src_.fail("variable-length data size overflows", l.address, path);
+          check_vlen_elements_locked(src_.read(l.address, bytes, "variable-length data", path),
+                                     l.address, type, o.facts.space->elements, path);
+        }
+      }
+      for (const auto& [name, child] : o.children)
+        stack.emplace_back(child, (path == "/" ? path : path + "/") + name);
+    }
+    return done.size();
+  }
+
+  // Checks `count` variable-length elements of `type` stored at file address `address`.
+  void check_vlen_data(std::uint64_t address, std::uint64_t count, const datatype_info& type,
+                       std::string_view object) {
+    std::lock_guard lock(mutex_);
+    std::uint64_t bytes = 0;
+    if (__builtin_mul_overflow(count, type.size, &bytes))
+      src_.fail("variable-length data size overflows", address, object);
+    const auto data = src_.read(address, bytes, "variable-length data", object);
+    check_vlen_elements_locked(data, address, type, count, object);
+  }
+
+  // Checks variable-length elements held in memory (read from file address `address`).
+  void check_vlen_elements(std::span<const std::byte> data, std::uint64_t address,
+                           const datatype_info& type, std::uint64_t count,
+                           std::string_view object) {
+    std::lock_guard lock(mutex_);
+    check_vlen_elements_locked(data, address, type, count, object);
+  }
+
+ private:
+  static constexpr unsigned max_shared_depth = 8;
+
+  struct checked {
+    object_header header;
+    message_facts facts;
+    std::vector<attribute_message> attributes;                    // point into header's chunks
+    std::vector<std::pair<std::string, std::uint64_t>> children;  // a group's members
+  };
+
+  datatype_info resolve_type(const shared_reference& r, std::string_view object, unsigned depth) {
+    if (r.in_heap || r.address == undefined_address)
+      src_.fail("shared datatype without an object header", r.address, object);
+    const auto& target = check_object_locked(r.address, object, depth + 1);
+    if (target.facts.type) return *target.facts.type;
+    if (target.facts.type_shared.address != undefined_address)
+      return resolve_type(target.facts.type_shared, object, depth + 1);
+    src_.fail("shared datatype's object holds no datatype", r.address, object);
+  }
+
+  const checked& check_object_locked(std::uint64_t address, std::string_view object,
+                                     unsigned depth) {
+    if (const auto it = objects_.find(address); it != objects_.end()) return it->second;
+    if (depth > max_shared_depth)
+      src_.fail("shared messages nest deeper than " + std::to_string(max_shared_depth), address,
+                object);
+    if (objects_.size() >= 10'000'000) throw error(errc::limit, "too many objects", src_.name());
+    checked o;
+    o.header = read_object_header(src_, address, sizes_.offsets, sizes_.lengths, object);
+    for (const auto& m : o.header.messages) check_message(src_, m, sizes_, object, o.facts);
+    for (const auto& r : o.facts.shared) (void)check_object_locked(r.address, object, depth + 1);
+    for (const auto& m : o.header.messages) {
+      if (m.type != message_type::attribute || (m.flags & message_flag_shared)) continue;
+      cursor c(src_, m.body, m.address, object);
+      o.attributes.push_back(read_attribute(
+          c, sizes_, [&](const shared_reference& r) { return resolve_type(r, object, depth); }));
+    }
+    if (o.facts.symbol_table)
+      for (auto& e : read_symbol_table(src_, o.facts.symbol_table->first,
+                                       o.facts.symbol_table->second, sizes_.offsets, sizes_.lengths,
+                                       sb_.group_leaf_k, sb_.group_internal_k, object))
+        o.children.emplace_back(std::move(e.name), e.header);
+    for (auto a : o.facts.hard_links) o.children.emplace_back(std::string(), a);
+    if (o.facts.layout) check_dataset(o, address, object, depth);
+    return objects_.emplace(address, std::move(o)).first->second;
+  }
+
+  // Consistency of a dataset's datatype, dataspace and layout, which libhdf5 combines unchecked.
+  void check_dataset(const checked& o, std::uint64_t address, std::string_view object,
+                     unsigned depth) {
+    const auto& f = o.facts;
+    if (!f.space) src_.fail("dataset has no dataspace message", address, object);
+    if (!f.type && f.type_shared.address == undefined_address)
+      src_.fail("dataset has no datatype message", address, object);
+    const datatype_info type = f.type ? *f.type : resolve_type(f.type_shared, object, depth);
+    const auto& l = *f.layout;
+    if (l.layout_class == 2 && l.chunk.size() != f.space->dims.size())
+      src_.fail("chunk rank " + std::to_string(l.chunk.size()) +
+                    " differs from the dataset's rank " + std::to_string(f.space->dims.size()),
+                address, object);
+    if (l.layout_class == 0) {
+      std::uint64_t needed = 0;
+      if (__builtin_mul_overflow(f.space->elements, type.size, &needed) || needed != l.size)
+        src_.fail("compact data of " + std::to_string(l.size) + " bytes, not the " +
+                      std::to_string(needed) + " its shape needs",
+                  l.compact_address, object);
+    }
+  }
+
+  const heap_collection& collection(std::uint64_t address, std::string_view object) {
+    if (const auto it = heaps_.find(address); it != heaps_.end()) return it->second;
+    return heaps_.emplace(address, read_heap_collection(src_, address, sizes_.lengths, object))
+        .first->second;
+  }
+
+  void check_vlen_elements_locked(std::span<const std::byte> data, std::uint64_t address,
+                                  const datatype_info& type, std::uint64_t count,
+                                  std::string_view object) {
+    if (!type.vlen) return;
+    std::uint64_t bytes = 0;
+    if (__builtin_mul_overflow(count, type.size, &bytes) || bytes > data.size())
+      src_.fail("variable-length data shorter than its element count", address, object);
+    cursor c(src_, data, address, object);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const std::size_t at = c.pos();
+      const vlen_reference r = read_vlen_reference(c, sizes_.offsets);
+      c.seek(at + static_cast<std::size_t>(type.size));
+      if (r.collection == 0) continue;  // no data: libhdf5 reads nothing
+      if (r.index == 0)
+        c.fail_at("variable-length element refers to heap object 0 (free space)", at);
+      const auto& heap = collection(r.collection, object);
+      const auto it = heap.objects.find(r.index);
+      if (it == heap.objects.end())
+        c.fail_at("variable-length element refers to heap object " + std::to_string(r.index) +
+                      ", which its collection does not hold",
+                  at);
+      std::uint64_t expected = 0;
+      if (__builtin_mul_overflow(std::uint64_t{r.length}, type.vlen_base_size, &expected) ||
+          it->second != expected)
+        c.fail_at("variable-length element of " + std::to_string(r.length) +
+                      " items refers to a heap object of " + std::to_string(it->second) +
+                      " bytes, not " + std::to_string(expected),
+                  at);
+    }
+  }
+
+  std::recursive_mutex mutex_;
+  source src_;
+  superblock sb_;
+  file_sizes sizes_;
+  std::map<std::uint64_t, checked> objects_;
+  std::map<std::uint64_t, heap_collection> heaps_;
+};
+
+}  // namespace ckpt::hdf5::raw
