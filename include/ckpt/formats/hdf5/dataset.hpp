@@ -54,6 +54,9 @@ struct dataset_info {
   bool variable_string = false;
   bool byte_sequences = false;  // strings stored as variable-length uint8 sequences
   bool utf8 = false;
+  // Contiguous data stored exactly as it lies in memory: its absolute file offset, so it can be
+  // read without libhdf5 (which would open the dataset again). Unset for anything else.
+  std::optional<std::uint64_t> plain_offset;
 };
 
 // Strings holding a NUL byte cannot be HDF5 strings; they are stored as variable-length
@@ -80,6 +83,31 @@ inline std::optional<dtype> dtype_from_attribute(const dataset& d) {
     throw error(errc::unsupported, "attribute ckpt_dtype names an unknown dtype '" + name + "'",
                 d.site.file, d.site.object);
   return named;
+}
+
+// The most decoded bytes one stored byte can become through filter `id`: deflate's longest runs
+// give about 1032:1, zstd's RLE blocks 32768:1 (a 128 KiB block in 4 bytes); shuffle and Fletcher32
+// keep the size. Other filters are held to zstd's bound.
+inline std::uint64_t max_expansion(H5Z_filter_t id) noexcept {
+  switch (id) {
+    case H5Z_FILTER_SHUFFLE:
+    case H5Z_FILTER_FLETCHER32:
+      return 1;
+    case H5Z_FILTER_DEFLATE:
+      return 1032;
+    default:
+      return 32768;
+  }
+}
+
+// The most decoded bytes a chunk of `stored` bytes can hold through the filters its mask applies.
+inline std::uint64_t max_decoded(std::uint64_t stored, const std::vector<H5Z_filter_t>& filters,
+                                 unsigned skipped_mask) noexcept {
+  std::uint64_t bound = stored;
+  for (std::size_t i = 0; i < filters.size(); ++i)
+    if (i >= 32 || !(skipped_mask & (1u << i)))
+      if (__builtin_mul_overflow(bound, max_expansion(filters[i]), &bound)) return UINT64_MAX;
+  return bound + 64;  // headers of tiny chunks
 }
 
 inline std::uint64_t expected_chunks(const shape& dims, const std::vector<hsize_t>& chunk) {
@@ -174,6 +202,11 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
       if (offset == HADDR_UNDEF || offset > file_size || stored > file_size - offset)
         throw bad("data at byte " + std::to_string(offset) + " (+" + std::to_string(stored) +
                   ") lies outside the " + std::to_string(file_size) + "-byte file (truncated?)");
+      if (info.dtype != dtype::string && info.dtype != dtype::bool_) {
+        const auto memory = type_of(info.dtype, at);
+        if (check_tri(H5Tequal(type.get(), memory.get()), at, "H5Tequal"))
+          info.plain_offset = offset;
+      }
       break;
     }
     case H5D_CHUNKED: {
@@ -241,6 +274,11 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
         if (mask != 0 && size < info.chunk_bytes)
           throw bad("chunk " + std::to_string(i) + " skips filters (mask " + std::to_string(mask) +
                     ") but holds " + std::to_string(size) + " bytes, less than a chunk");
+        // So that a small file cannot make the reader allocate a huge tensor it cannot back.
+        if (info.chunk_bytes > detail::max_decoded(size, info.filters, mask))
+          throw bad("chunk " + std::to_string(i) + " holds " + std::to_string(size) +
+                    " bytes, which its filters cannot decode to " +
+                    std::to_string(info.chunk_bytes));
       }
       break;
     }

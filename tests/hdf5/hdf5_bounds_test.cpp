@@ -1,0 +1,98 @@
+// What a small HDF5 file can make the reader allocate: a compressed chunk is refused at open when
+// its stored bytes cannot decode to a whole chunk through its filters, so a few bytes on disk
+// cannot declare gigabytes of tensor. Files are built with libhdf5's direct chunk write, which
+// stores whatever bytes it is given.
+#include <hdf5.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../support/scratch_dir.hpp"
+#include "ckpt/hdf5.hpp"
+
+using namespace ckpt_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file whose dataset "w" is `rows` x 1024 float32 in one chunk, deflate-filtered, the chunk
+// holding `stored` as its filtered bytes.
+void write_one_chunk(const fs::path& path, hsize_t rows, const std::vector<unsigned char>& stored) {
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hsize_t dims[2] = {rows, 1024};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  REQUIRE(H5Pset_chunk(dcpl, 2, dims) >= 0);
+  REQUIRE(H5Pset_deflate(dcpl, 6) >= 0);
+  const hid_t d = H5Dcreate2(file, "w", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  REQUIRE(d >= 0);
+  const hsize_t origin[2] = {0, 0};
+  REQUIRE(H5Dwrite_chunk(d, H5P_DEFAULT, 0, origin, stored.size(), stored.data()) >= 0);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  REQUIRE(H5Fclose(file) >= 0);
+}
+
+// zlib's own stream for `n` zero bytes, made by libhdf5's deflate filter on a normal write.
+std::vector<unsigned char> deflated_zeros(const fs::path& scratch, hsize_t rows) {
+  const hid_t file = H5Fcreate(scratch.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  const hsize_t dims[2] = {rows, 1024};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 2, dims);
+  H5Pset_deflate(dcpl, 9);
+  const hid_t d = H5Dcreate2(file, "w", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  const std::vector<float> zeros(static_cast<std::size_t>(rows) * 1024, 0.0f);
+  REQUIRE(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros.data()) >= 0);
+  hsize_t size = 0;
+  const hsize_t origin[2] = {0, 0};
+  REQUIRE(H5Dget_chunk_storage_size(d, origin, &size) >= 0);
+  std::vector<unsigned char> bytes(size);
+  std::uint32_t mask = 0;
+  REQUIRE(H5Dread_chunk(d, H5P_DEFAULT, origin, &mask, bytes.data()) >= 0);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Fclose(file);
+  return bytes;
+}
+
+}  // namespace
+
+TEST_CASE("a chunk too small to decode to its declared size is refused at open", "[hdf5]") {
+  scratch_dir dir("ckpt-hdf5-bounds");
+  const fs::path path = dir / "tiny.h5";
+  // 64 MiB declared, 16 bytes stored: no deflate stream is that dense.
+  write_one_chunk(path, 16384, std::vector<unsigned char>(16, 0x78));
+  try {
+    ckpt::reader reader(path);
+    FAIL("opened a file whose chunk cannot back its tensor");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::bad_format);
+    const std::string what = e.what();
+    CHECK(what.find("tiny.h5") != std::string::npos);
+    CHECK(what.find("/w") != std::string::npos);
+    CHECK(what.find("cannot decode") != std::string::npos);
+  }
+}
+
+TEST_CASE("real deflate streams at their highest ratio still load", "[hdf5]") {
+  scratch_dir dir("ckpt-hdf5-bounds");
+  // 4 MiB of zeros at deflate level 9: about 4 KiB stored, near deflate's best ratio.
+  const auto stream = deflated_zeros(dir / "scratch.h5", 1024);
+  INFO("stored bytes: " << stream.size());
+  CHECK(stream.size() * 900 < 1024u * 1024u * 4u);  // the ratio really is near the bound
+  const fs::path path = dir / "zeros.h5";
+  write_one_chunk(path, 1024, stream);
+  ckpt::reader reader(path);
+  REQUIRE(reader.entries().size() == 1);
+  std::vector<std::byte> bytes(reader.entries()[0].bytes, std::byte{1});
+  reader.impl().read(
+      0, ckpt::mutable_tensor_view{ckpt::dtype::float32, reader.entries()[0].shape, bytes, {}});
+  CHECK(std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; }));
+}
