@@ -18,6 +18,7 @@
 #include "ckpt/core/error.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/handle.hpp"
+#include "ckpt/formats/hdf5/preflight.hpp"
 #include "ckpt/formats/hdf5/types.hpp"
 
 namespace ckpt::hdf5 {
@@ -36,6 +37,7 @@ struct attribute_info {
 
 inline bool has_attribute(hid_t object, const site& where, std::string_view name) {
   const std::string n(name);
+  preflight_object(object, where);  // H5Aexists decodes every attribute message of the object
   return check_tri(H5Aexists(object, n.c_str()), where, "H5Aexists");
 }
 
@@ -53,6 +55,8 @@ inline opened_attribute open_attribute(hid_t object, const site& where, std::str
   const std::string n(name);
   const site at{where.file, where.object + "@" + n};
   opened_attribute a;
+  // The object's attribute messages, and a variable-length attribute's global heap references.
+  preflight_attribute(object, where, name);
   a.attr = attribute_handle(check_id(H5Aopen(object, n.c_str(), H5P_DEFAULT), at, "H5Aopen"));
   a.type = datatype_handle(check_id(H5Aget_type(a.attr.get()), at, "H5Aget_type"));
   a.space = dataspace_handle(check_id(H5Aget_space(a.attr.get()), at, "H5Aget_space"));

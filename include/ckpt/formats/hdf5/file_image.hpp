@@ -17,6 +17,8 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
 #include "ckpt/formats/hdf5/handle.hpp"
+#include "ckpt/formats/hdf5/preflight.hpp"
+#include "ckpt/formats/hdf5/raw/preflight.hpp"
 
 namespace ckpt::hdf5 {
 
@@ -63,6 +65,8 @@ class image_file {
     const site where{name_, {}};
     if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0)
       throw error(errc::bad_format, "not an HDF5 file (no HDF5 signature)", name_, {}, 0);
+    // ckpt's own check of the superblock and root group, before libhdf5 decodes them.
+    checks_ = std::make_shared<raw::preflight>(raw::source::image(bytes, name_));
     image_ = std::make_unique<detail::lent_image>(detail::lent_image{bytes.data(), bytes.size()});
     plist_handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), where, "H5Pcreate"));
     check(H5Pset_fapl_core(fapl.get(), 1 << 20, false), where, "H5Pset_fapl_core");
@@ -75,6 +79,7 @@ class image_file {
     const std::string internal = detail::image_name("read");
     handle_ = file_handle(
         check_id(H5Fopen(internal.c_str(), H5F_ACC_RDONLY, fapl.get()), where, "H5Fopen"));
+    register_preflight(handle_.get(), checks_);
   }
 
   group root() const {
@@ -87,6 +92,7 @@ class image_file {
  private:
   std::string name_;
   std::unique_ptr<detail::lent_image> image_;  // stable address for libhdf5's callbacks
+  std::shared_ptr<raw::preflight> checks_;
   file_handle handle_;
 };
 
