@@ -61,6 +61,8 @@ inline plist_handle creation_plist(const storage_options& s, dtype type, const s
   // (libhdf5 insists on fill values for variable-length types.)
   if (type != dtype::string)
     check(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), where, "H5Pset_fill_time");
+  // No modification times, as h5py writes datasets: the same tensors give the same file.
+  check(H5Pset_obj_track_times(dcpl.get(), false), where, "H5Pset_obj_track_times");
   const auto elements = checked_num_elements(dims);
   // Strings stay contiguous too: filters would see only their heap references.
   const bool use_chunks =
