@@ -82,17 +82,19 @@ inline std::vector<child> children(const group& g, std::size_t limit = 1'000'000
     } else if (out.types[i] == H5L_TYPE_EXTERNAL) {
       c.kind = child_kind::external_link;
     } else if (out.types[i] == H5L_TYPE_HARD) {
-      const site at = g.site.at(c.name);
-      if (checks) checks->check_object(out.addresses[i], at.object);
-      object_handle o(check_id(H5Oopen(g.id(), c.name.c_str(), H5P_DEFAULT), at, "H5Oopen"));
-      switch (H5Iget_type(o.get())) {
-        case H5I_GROUP:
+      if (checks) checks->check_object(out.addresses[i], g.site.at(c.name).object);
+      // The object's type without opening it: opening a dataset copies its property lists.
+      H5O_info_t object{};
+      check(H5Oget_info_by_name2(g.id(), c.name.c_str(), &object, H5O_INFO_BASIC, H5P_DEFAULT),
+            g.site.at(c.name), "H5Oget_info_by_name2");
+      switch (object.type) {
+        case H5O_TYPE_GROUP:
           c.kind = child_kind::group;
           break;
-        case H5I_DATASET:
+        case H5O_TYPE_DATASET:
           c.kind = child_kind::dataset;
           break;
-        case H5I_DATATYPE:
+        case H5O_TYPE_NAMED_DATATYPE:
           c.kind = child_kind::named_datatype;
           break;
         default:
