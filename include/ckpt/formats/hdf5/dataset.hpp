@@ -259,15 +259,14 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
                   std::to_string(nchunks * info.chunk_bytes));
       // Each chunk lies inside the file, and one whose filter mask skips filters holds at least a
       // chunk's bytes: libhdf5 copies a whole chunk out of such a chunk's stored bytes unchecked.
-      // (H5Dget_chunk_info walks the chunk index per call, so this costs O(chunks^2) index steps.)
-      std::vector<hsize_t> chunk_offset(info.shape.size());
+      // Chunks are looked up by their coordinates (one index descent each) over the chunk grid.
+      std::vector<hsize_t> coord(info.shape.size(), 0);
       for (hsize_t i = 0; i < nchunks; ++i) {
         unsigned mask = 0;
-        haddr_t address = 0;
+        haddr_t address = HADDR_UNDEF;
         hsize_t size = 0;
-        check(
-            H5Dget_chunk_info(d.id(), space.get(), i, chunk_offset.data(), &mask, &address, &size),
-            at, "H5Dget_chunk_info");
+        check(H5Dget_chunk_info_by_coord(d.id(), coord.data(), &mask, &address, &size), at,
+              "H5Dget_chunk_info_by_coord");
         if (address == HADDR_UNDEF || address > file_size || size > file_size - address)
           throw bad("chunk " + std::to_string(i) + " at byte " + std::to_string(address) + " (+" +
                     std::to_string(size) + ") lies outside the file (truncated?)");
@@ -279,6 +278,12 @@ inline dataset_info inspect_dataset(const dataset& d, std::uint64_t file_size,
           throw bad("chunk " + std::to_string(i) + " holds " + std::to_string(size) +
                     " bytes, which its filters cannot decode to " +
                     std::to_string(info.chunk_bytes));
+        // The next chunk's coordinates, last dimension fastest.
+        for (std::size_t k = coord.size(); k-- > 0;) {
+          coord[k] += info.chunk[k];
+          if (coord[k] < info.shape[k]) break;
+          coord[k] = 0;
+        }
       }
       break;
     }
