@@ -22,6 +22,7 @@
 namespace ckpt::hdf5::raw {
 
 struct heap_collection {
+  std::uint64_t size = 0;                          // of the whole collection
   std::map<std::uint32_t, std::uint64_t> objects;  // index -> size in bytes
 };
 
@@ -41,6 +42,7 @@ inline heap_collection read_heap_collection(const source& src, std::uint64_t add
   c.seek(static_cast<std::size_t>(header));
   const std::uint64_t object_header = 8 + L;
   heap_collection out;
+  out.size = size;
   while (c.pos() < bytes.size()) {
     const std::size_t start = c.pos();
     if (bytes.size() - start < object_header) break;  // too small for an object: free space

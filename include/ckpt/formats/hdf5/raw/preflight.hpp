@@ -180,6 +180,7 @@ class preflight {
     if (objects_.size() >= 10'000'000) throw error(errc::limit, "too many objects", src_.name());
     checked o;
     o.header = read_object_header(src_, address, sizes_.offsets, sizes_.lengths, object);
+    for (const auto& chunk : o.header.chunks) charge(chunk.size(), address, object);
     for (const auto& m : o.header.messages) check_message(src_, m, sizes_, object, o.facts);
     for (const auto& r : o.facts.shared) (void)check_object_locked(r.address, object, depth + 1);
     for (const auto& m : o.header.messages) {
@@ -188,11 +189,14 @@ class preflight {
       o.attributes.push_back(read_attribute(
           c, sizes_, [&](const shared_reference& r) { return resolve_type(r, object, depth); }));
     }
-    if (o.facts.symbol_table)
+    if (o.facts.symbol_table) {
+      std::uint64_t bytes = 0;
       for (auto& e : read_symbol_table(src_, o.facts.symbol_table->first,
                                        o.facts.symbol_table->second, sizes_.offsets, sizes_.lengths,
-                                       sb_.group_leaf_k, sb_.group_internal_k, object))
+                                       sb_.group_leaf_k, sb_.group_internal_k, object, &bytes))
         o.children.emplace_back(std::move(e.name), e.header);
+      charge(bytes, address, object);
+    }
     for (auto a : o.facts.hard_links) o.children.emplace_back(std::string(), a);
     if (o.facts.layout) check_dataset(o, address, object, depth);
     return objects_.emplace(address, std::move(o)).first->second;
@@ -222,8 +226,9 @@ class preflight {
 
   const heap_collection& collection(std::uint64_t address, std::string_view object) {
     if (const auto it = heaps_.find(address); it != heaps_.end()) return it->second;
-    return heaps_.emplace(address, read_heap_collection(src_, address, sizes_.lengths, object))
-        .first->second;
+    auto parsed = read_heap_collection(src_, address, sizes_.lengths, object);
+    charge(parsed.size, address, object);
+    return heaps_.emplace(address, std::move(parsed)).first->second;
   }
 
   void check_vlen_elements_locked(std::span<const std::byte> data, std::uint64_t address,
@@ -257,6 +262,16 @@ class preflight {
     }
   }
 
+  // Structures may overlap in a hostile file, so the bytes parsed could grow with the square of
+  // the file's size; four times the file (plus 64 MiB) is far more than any real file needs.
+  void charge(std::uint64_t bytes, std::uint64_t address, std::string_view object) {
+    parsed_ += bytes;
+    if (parsed_ > 4 * src_.size() + (64ull << 20))
+      throw error(errc::limit, "metadata structures overlap to more than four times the file",
+                  src_.name(), std::string(object), address);
+  }
+
+  std::uint64_t parsed_ = 0;
   std::recursive_mutex mutex_;
   source src_;
   superblock sb_;

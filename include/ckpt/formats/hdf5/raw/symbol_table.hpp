@@ -79,13 +79,12 @@ struct symbol_table_limits {
 
 // Checks the whole symbol table (B-tree at `btree`, names in the heap at `heap_address`) and
 // returns its entries. `leaf_k` and `internal_k` are the file's group node capacities.
-inline std::vector<symbol_table_entry> read_symbol_table(const source& src, std::uint64_t btree,
-                                                         std::uint64_t heap_address, std::size_t O,
-                                                         std::size_t L, unsigned leaf_k,
-                                                         unsigned internal_k,
-                                                         std::string_view object,
-                                                         const symbol_table_limits& limits = {}) {
+inline std::vector<symbol_table_entry> read_symbol_table(
+    const source& src, std::uint64_t btree, std::uint64_t heap_address, std::size_t O,
+    std::size_t L, unsigned leaf_k, unsigned internal_k, std::string_view object,
+    std::uint64_t* bytes_read = nullptr, const symbol_table_limits& limits = {}) {
   const local_heap heap = read_local_heap(src, heap_address, O, L, object);
+  if (bytes_read) *bytes_read += heap.data.size();
   std::vector<symbol_table_entry> entries;
   std::set<std::uint64_t> seen;
   const std::uint64_t node_size = 8 + 2 * O + 2ull * internal_k * O + (2ull * internal_k + 1) * L;
@@ -94,6 +93,7 @@ inline std::vector<symbol_table_entry> read_symbol_table(const source& src, std:
   const auto read_snod = [&](std::uint64_t at) {
     if (!seen.insert(at).second) src.fail("symbol table node is reached twice", at, object);
     const auto bytes = src.read(at, snod_size, "symbol table node", object);
+    if (bytes_read) *bytes_read += bytes.size();
     cursor c(src, bytes, at, object);
     if (!c.match("SNOD")) c.fail_at("symbol table node has no SNOD signature", 0);
     if (c.u8("symbol table node version") != 1) c.fail_at("symbol table node version is not 1", 4);
@@ -148,6 +148,7 @@ inline std::vector<symbol_table_entry> read_symbol_table(const source& src, std:
     if (!seen.insert(p.address).second)
       src.fail("group B-tree node is reached twice", p.address, object);
     const auto bytes = src.read(p.address, node_size, "group B-tree node", object);
+    if (bytes_read) *bytes_read += bytes.size();
     cursor c(src, bytes, p.address, object);
     if (!c.match("TREE")) c.fail_at("group B-tree node has no TREE signature", 0);
     if (c.u8("B-tree node type") != 0) c.fail_at("group B-tree node is not of type 0", 4);
