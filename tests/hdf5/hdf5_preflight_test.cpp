@@ -331,3 +331,74 @@ TEST_CASE("a damaged checksummed header is refused even with a valid checksum",
   const auto e = refusal(path, bad);
   require_bad_format(e, path);
 }
+
+namespace {
+
+// A dataset of variable-length strings in 2-element chunks (the last one partial), filtered by
+// deflate or not, written by libhdf5 directly.
+void write_chunked_strings(const fs::path& path, bool deflate) {
+  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(file >= 0);
+  const hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, H5T_VARIABLE);
+  const hsize_t count = 5, chunk = 2;
+  const hid_t space = H5Screate_simple(1, &count, nullptr);
+  const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 1, &chunk);
+  if (deflate) H5Pset_deflate(dcpl, 4);
+  const hid_t d = H5Dcreate2(file, "words", str, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  const char* words[5] = {"one", "two", "three", "four", "five"};
+  H5Dwrite(d, str, H5S_ALL, H5S_ALL, H5P_DEFAULT, words);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  H5Tclose(str);
+  H5Fclose(file);
+}
+
+}  // namespace
+
+TEST_CASE("variable-length strings in chunks are checked before libhdf5 reads them",
+          "[hdf5][preflight]") {
+  scratch_dir dir("ckpt-hdf5-preflight");
+  const fs::path path = dir / "words.h5";
+  stderr_capture err;
+  write_chunked_strings(path, false);
+  {
+    ckpt::reader reader(path);
+    REQUIRE(reader.entries().size() == 1);
+    const auto words = reader.read<std::string>("words");
+    CHECK(words.size() == 5);
+  }
+  // Each element refers to its own heap object; the fourth one's index points nowhere now.
+  std::string bytes = read_bytes(path);
+  const auto collection = bytes.find("GCOL");
+  REQUIRE(collection != std::string::npos);
+  std::vector<std::uint64_t> elements;
+  for (std::uint64_t i = 4; i + 12 <= bytes.size(); ++i)
+    if (get_u64(bytes, i) == collection) elements.push_back(i - 4);
+  REQUIRE(elements.size() == 5);
+  put_u32(bytes, elements[3] + 12, 4242);
+  write_bytes(path, bytes);
+  try {
+    ckpt::reader reader(path);
+    (void)reader.read<std::string>("words");
+    FAIL("read a dangling heap reference");
+  } catch (const ckpt::error& e) {
+    INFO(e.what());
+    CHECK(e.code() == ckpt::errc::bad_format);
+    CHECK(e.offset() == elements[3]);
+    CHECK(std::string(e.what()).find("words") != std::string::npos);
+  }
+  // Filtered chunks hide their references from ckpt until libhdf5 decodes them.
+  write_chunked_strings(path, true);
+  try {
+    ckpt::reader reader(path);
+    (void)reader.read<std::string>("words");
+    FAIL("read variable-length strings from filtered chunks");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::unsupported);
+    CHECK(std::string(e.what()).find("words") != std::string::npos);
+  }
+  CHECK(err.finish().empty());
+}

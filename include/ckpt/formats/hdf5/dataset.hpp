@@ -28,6 +28,7 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
 #include "ckpt/formats/hdf5/handle.hpp"
+#include "ckpt/formats/hdf5/preflight.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
 #include "ckpt/formats/hdf5/types.hpp"
 #include "ckpt/formats/hdf5/zstd_filter.hpp"
@@ -70,6 +71,7 @@ inline bool is_byte_sequence(hid_t type) {
 inline dataset open_dataset(const group& g, std::string_view name) {
   const site at = g.site.at(name);
   const std::string n(name);
+  preflight_path(g.id(), g.site, name);
   return {dataset_handle(check_id(H5Dopen2(g.id(), n.c_str(), H5P_DEFAULT), at, "H5Dopen2")), at};
 }
 
@@ -323,6 +325,8 @@ inline void read_dataset(const dataset& d, const dataset_info& info, const mutab
   const auto n = static_cast<std::size_t>(info.elements);
 
   if (info.dtype == dtype::string) {
+    // Every global heap reference libhdf5 is about to follow, checked by ckpt first.
+    if (info.variable_string) preflight_dataset_data(d.id(), at, info.elements);
     datatype_handle stored(check_id(H5Dget_type(d.id()), at, "H5Dget_type"));
     if (info.byte_sequences) {
       datatype_handle mem(check_id(H5Tvlen_create(H5T_NATIVE_UINT8), at, "H5Tvlen_create"));

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +25,8 @@
 #include "ckpt/core/error.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/handle.hpp"
+#include "ckpt/formats/hdf5/preflight.hpp"
+#include "ckpt/formats/hdf5/raw/preflight.hpp"
 #include "ckpt/io/atomic_file.hpp"
 #include "ckpt/io/system_error.hpp"
 
@@ -70,8 +73,12 @@ class file {
     f.size_ = static_cast<std::uint64_t>(st.st_size);
     if (!has_signature(path))
       throw error(errc::bad_format, "not an HDF5 file (no HDF5 signature)", f.name_, {}, 0);
+    // ckpt's own check of the superblock and root group, before libhdf5 decodes them; the
+    // reader asks the same check about every object before libhdf5 opens it (preflight.hpp).
+    f.checks_ = std::make_shared<raw::preflight>(raw::source::open(path, f.name_));
     f.handle_ = file_handle(
         check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), f.where(), "H5Fopen"));
+    register_preflight(f.handle_.get(), f.checks_);
     return f;
   }
 
@@ -86,6 +93,7 @@ class file {
 
  private:
   file() = default;
+  std::shared_ptr<raw::preflight> checks_;
   file_handle handle_;
   std::string name_;
   std::uint64_t size_ = 0;
