@@ -1,17 +1,20 @@
-// What a small HDF5 file can make the reader allocate: a compressed chunk is refused at open when
-// its stored bytes cannot decode to a whole chunk through its filters, so a few bytes on disk
-// cannot declare gigabytes of tensor. Files are built with libhdf5's direct chunk write, which
-// stores whatever bytes it is given.
+// Bounds the reader holds a file to. A compressed chunk is refused at open when its stored bytes
+// cannot decode to a whole chunk through its filters, so a few bytes on disk cannot declare
+// gigabytes of tensor (files built with libhdf5's direct chunk write, which stores whatever bytes
+// it is given). Structures past the superblock's stored end of file are refused before libhdf5
+// reads them, with nothing printed even when the process exits.
 #include <hdf5.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
+#include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;
@@ -95,4 +98,43 @@ TEST_CASE("real deflate streams at their highest ratio still load", "[hdf5]") {
   reader.impl().read(
       0, ckpt::mutable_tensor_view{ckpt::dtype::float32, reader.entries()[0].shape, bytes, {}});
   CHECK(std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; }));
+}
+
+TEST_CASE("structures past the superblock's end of file are refused, quietly through exit",
+          "[hdf5]") {
+  scratch_dir dir("ckpt-hdf5-bounds");
+  struct Layer {
+    std::vector<float> kernel, bias;
+  };
+  struct Two {
+    Layer dense, out;
+  };
+  ckpt::save(Two{{{1, 2, 3}, {4}}, {{5, 6}, {7}}}, dir / "source.h5");
+  const std::string bytes = read_bytes(dir / "source.h5");
+  REQUIRE(bytes.substr(1, 3) == "HDF");
+  std::uint64_t stored_end = 0;
+  std::memcpy(&stored_end, bytes.data() + 40, 8);  // superblock v0: base, free space, end of file
+  REQUIRE(stored_end == bytes.size());
+  // Each end leaves a different structure outside: the root header, a child's, the last one's.
+  for (const std::uint64_t end :
+       {std::uint64_t{96}, std::uint64_t{bytes.size() / 2}, std::uint64_t{bytes.size() - 8}}) {
+    std::string cut = bytes;
+    std::memcpy(cut.data() + 40, &end, 8);
+    const fs::path path = dir / "short.h5";
+    write_bytes(path, cut);
+    const fs::path err = dir / "stderr.txt";
+    INFO("end of file " << end);
+    // exit() in the child runs libhdf5's shutdown, where a structure that failed inside libhdf5
+    // used to make it print.
+    CHECK(exit_code_in_child(err, [&] {
+            try {
+              Two loaded;
+              ckpt::load(loaded, path);
+              return 0;
+            } catch (const ckpt::error& e) {
+              return std::string(e.what()).find("short.h5") != std::string::npos ? 1 : 3;
+            }
+          }) == 1);
+    CHECK(read_bytes(err) == "");
+  }
 }

@@ -2,10 +2,14 @@
 // Helpers for the HDF5 tests: capturing what the process writes to stderr (file descriptor 2,
 // where libhdf5 prints its error stack), and file bytes.
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -56,6 +60,31 @@ inline std::string read_bytes(const std::filesystem::path& path) {
 inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Runs `body` in a forked child with stderr sent to `stderr_file`, and returns the child's exit
+// code, or 128 + signal if it died. The child leaves through exit(), so atexit handlers (libhdf5's
+// shutdown) run and what they print is captured; a hang ends at a 5 s alarm.
+template <class Body>
+int exit_code_in_child(const std::filesystem::path& stderr_file, Body body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    // The test framework's crash handlers would report a child's crash as the parent's failure.
+    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
+    ::alarm(5);
+    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 2);
+    int code = 2;
+    try {
+      code = body();
+    } catch (...) {
+    }
+    std::exit(code);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace ckpt_test

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -63,6 +64,8 @@ class source {
   std::uint64_t size() const noexcept { return size_; }  // whole file, user block included
   std::uint64_t base() const noexcept { return base_; }
   void set_base(std::uint64_t base) noexcept { base_ = base; }
+  // Treats the file as ending at `end` if that is sooner (the superblock's end of file).
+  void limit_size(std::uint64_t end) noexcept { size_ = std::min(size_, end); }
 
   // The absolute file offset of `address`, or nothing if it overflows.
   bool absolute(std::uint64_t address, std::uint64_t& out) const noexcept {

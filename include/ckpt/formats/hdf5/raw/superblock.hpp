@@ -81,6 +81,7 @@ inline superblock read_superblock(source& src) {
   cursor s(src, bytes, sb.offset, what);
   s.skip(fixed, what);
   const std::uint64_t base = s.address(O, "base address");
+  std::uint64_t end_of_file = undefined_address;
   if (base != sb.offset)
     // libhdf5 writes the superblock's own offset; anything else moves every address elsewhere.
     s.fail_at("base address " + std::to_string(base) + " is not the superblock's offset " +
@@ -88,7 +89,7 @@ inline superblock read_superblock(source& src) {
               fixed);
   if (sb.version < 2) {
     sb.extension_address = s.address(O, "superblock extension address");
-    s.address(O, "end of file address");
+    end_of_file = s.address(O, "end of file address");
     const std::uint64_t driver = s.address(O, "driver information address");
     if (driver != undefined_address)
       throw error(errc::unsupported, "file needs a special file driver (driver information block)",
@@ -106,7 +107,7 @@ inline superblock read_superblock(source& src) {
     }
   } else {
     sb.extension_address = s.address(O, "superblock extension address");
-    s.address(O, "end of file address");
+    end_of_file = s.address(O, "end of file address");
     sb.root_address = s.address(O, "root object header address");
     const std::uint32_t stored = s.u32("superblock checksum");
     if (stored != lookup3(std::span(bytes).first(total - 4)))
@@ -114,6 +115,11 @@ inline superblock read_superblock(source& src) {
                   sb.offset + total - 4);
   }
   src.set_base(base);  // from here on, addresses are relative to it
+  // libhdf5 reads nothing past the stored end of file (its end of allocation), and a structure
+  // there fails inside libhdf5 in ways that leave it unable to shut down cleanly: hold the checks
+  // to the same end.
+  std::uint64_t end = 0;
+  if (src.absolute(end_of_file, end)) src.limit_size(end);
   if (sb.root_address == undefined_address || !src.contains(sb.root_address, 1))
     src.fail("root object header address lies outside the file", sb.root_address);
   if (sb.extension_address != undefined_address && !src.contains(sb.extension_address, 1))
