@@ -1,14 +1,8 @@
 // Truncated and corrupted HDF5 files: every one gives a ckpt::error (or, where the damage hits
 // unchecked tensor bytes, loads), nothing is printed to stderr, and nothing crashes. A flipped
 // byte inside a Fletcher32-protected chunk is errc::checksum_mismatch.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 
 #include "../support/scratch_dir.hpp"
@@ -114,31 +108,11 @@ std::vector<std::uint64_t> heap_collections(const std::string& bytes) {
   return found;
 }
 
-// Loads `path` in a child process, so that a crash inside libhdf5 is observed rather than fatal,
-// and libhdf5's shutdown at the child's exit is part of what is checked.
-// Returns the child's exit: 0 loaded, 1 refused with ckpt::error, 2 other exception, or
-// 128 + signal.
+// Loads `path` in a child process (exit_code_in_child), so that a crash inside libhdf5 is observed
+// rather than fatal and libhdf5's shutdown is part of what is checked. Returns 0 loaded, 1 refused
+// with ckpt::error, 2 other exception, or 128 + signal.
 int load_in_child(const fs::path& path, const fs::path& stderr_file) {
-  std::fflush(nullptr);  // the child's exit() flushes its copy of the stdio buffers
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    // The test framework's crash handlers would report a child's crash as the parent's failure.
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
-    ::alarm(5);  // a corruption that makes libhdf5 loop ends as SIGALRM
-    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    int code = 2;
-    try {
-      code = try_load(path) == outcome::loaded ? 0 : 1;
-    } catch (...) {
-    }
-    // exit(), not _exit(): libhdf5 shuts down in an atexit handler, and what it prints then
-    // (a file a failed call left open inside it) counts as printed.
-    std::exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_in_child(stderr_file, [&] { return try_load(path) == outcome::loaded ? 0 : 1; });
 }
 
 struct sweep_result {
