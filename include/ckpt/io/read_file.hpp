@@ -10,7 +10,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <utility>
 
 #include "ckpt/core/error.hpp"
 #include "ckpt/io/system_error.hpp"
@@ -20,14 +19,8 @@ namespace ckpt {
 class file_descriptor {
  public:
   explicit file_descriptor(int fd) noexcept : fd_(fd) {}
-  file_descriptor(file_descriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  file_descriptor& operator=(file_descriptor&& other) noexcept {
-    if (this != &other) {
-      if (fd_ >= 0) ::close(fd_);
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
+  file_descriptor(const file_descriptor&) = delete;
+  file_descriptor& operator=(const file_descriptor&) = delete;
   ~file_descriptor() {
     if (fd_ >= 0) ::close(fd_);
   }

@@ -76,6 +76,7 @@ class file {
     // ckpt's own check of the superblock and root group, before libhdf5 decodes them; the
     // reader asks the same check about every object before libhdf5 opens it (preflight.hpp).
     f.checks_ = std::make_shared<raw::preflight>(raw::source::open(path, f.name_));
+    f.size_ = f.checks_->src().size();  // the stored end of file, if sooner than the disk's
     f.handle_ = file_handle(
         check_id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), f.where(), "H5Fopen"));
     register_preflight(f.handle_.get(), f.checks_);
@@ -88,7 +89,8 @@ class file {
   }
   hid_t id() const noexcept { return handle_.get(); }
   const std::string& name() const noexcept { return name_; }
-  std::uint64_t size() const noexcept { return size_; }  // bytes on disk when opened
+  std::uint64_t size() const noexcept { return size_; }  // bytes libhdf5 reads of it
+  const raw::source& bytes() const noexcept { return checks_->src(); }
   site where() const { return {name_, {}}; }
 
  private:

@@ -3,14 +3,9 @@
 // add_entry() for each; reading, checksum verification and metadata are common. Every public call
 // silences libhdf5's error printing for its duration.
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,8 +17,6 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/io/read_file.hpp"
-#include "ckpt/io/system_error.hpp"
 
 namespace ckpt::hdf5 {
 
@@ -43,7 +36,7 @@ class tensor_reader : public format_reader {
     // Plain contiguous data is read directly: opening a dataset in libhdf5 costs more than reading
     // a small tensor.
     if (info.plain_offset && out.dtype == info.dtype && out.bytes.size() == info.bytes)
-      return read_plain(e, *info.plain_offset, out.bytes);
+      return file_.bytes().read_at(*info.plain_offset, out.bytes, e.name);
     read_dataset(open(index), info, out, options_.verify_checksums);
   }
 
@@ -106,22 +99,6 @@ class tensor_reader : public format_reader {
   }
   dataset open(std::size_t index) const { return open_dataset(file_.root(), paths_[index]); }
 
-  void read_plain(const entry& e, std::uint64_t offset, std::span<std::byte> out) {
-    if (plain_fd_.get() < 0) {
-      plain_fd_ = file_descriptor(::open(file_.name().c_str(), O_RDONLY | O_CLOEXEC));
-      if (plain_fd_.get() < 0) ckpt::detail::throw_errno("cannot open", file_.name(), errno);
-    }
-    for (std::size_t done = 0; done < out.size();) {
-      const ssize_t got = ::pread(plain_fd_.get(), out.data() + done, out.size() - done,
-                                  static_cast<off_t>(offset + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0)
-        throw error(errc::io, "cannot read " + std::to_string(out.size()) + " bytes of data",
-                    file_.name(), e.name, offset + done);
-      done += static_cast<std::size_t>(got);
-    }
-  }
-
   file file_;
   std::string format_;
   load_options options_;
@@ -129,7 +106,6 @@ class tensor_reader : public format_reader {
   std::vector<std::string> paths_;
   std::vector<dataset_info> infos_;
   std::map<std::string, std::string> metadata_;
-  file_descriptor plain_fd_{-1};
 };
 
 }  // namespace ckpt::hdf5

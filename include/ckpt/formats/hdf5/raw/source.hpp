@@ -85,6 +85,18 @@ class source {
     throw error(errc::bad_format, std::move(what), name_, std::string(object), at);
   }
 
+  // `out.size()` bytes at absolute file offset `offset` (tensor data, read without libhdf5), which
+  // must lie inside the file.
+  void read_at(std::uint64_t offset, std::span<std::byte> out, std::string_view object) const {
+    std::uint64_t end = 0;
+    if (__builtin_add_overflow(offset, out.size(), &end) || end > size_)
+      throw error(errc::bad_format,
+                  std::to_string(out.size()) + " bytes of data lie outside the " +
+                      std::to_string(size_) + "-byte file",
+                  name_, std::string(object), offset);
+    read_into(offset, out.data(), out.size(), object);
+  }
+
   // `length` bytes at `address`, which must lie inside the file. Never allocates more than the
   // file holds.
   std::vector<std::byte> read(std::uint64_t address, std::uint64_t length, std::string_view what,
