@@ -116,21 +116,19 @@ inline void preflight_path(hid_t loc, const site& where, std::string_view path) 
     }
     if (!prefix.empty() && prefix.back() != '/') prefix += '/';
     prefix += component;
-    const htri_t exists = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
-    if (exists <= 0) {
-      H5Eclear2(H5E_DEFAULT);
-      return;
+    site at = where.at(prefix);
+    if (!checks->path_checked(at.object)) {
+      H5L_info_t info{};
+      if (H5Lget_info(loc, prefix.c_str(), &info, H5P_DEFAULT) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+      }
+      if (info.type != H5L_TYPE_HARD)
+        throw error(errc::unsupported, "is a soft or external link, which ckpt does not follow",
+                    at.file, at.object);
+      checks->check_object(info.u.address, at.object);
+      checks->mark_path_checked(std::move(at.object));
     }
-    H5L_info_t info{};
-    if (H5Lget_info(loc, prefix.c_str(), &info, H5P_DEFAULT) < 0) {
-      H5Eclear2(H5E_DEFAULT);
-      return;
-    }
-    const site at = where.at(prefix);
-    if (info.type != H5L_TYPE_HARD)
-      throw error(errc::unsupported, "is a soft or external link, which ckpt does not follow",
-                  at.file, at.object);
-    checks->check_object(info.u.address, at.object);
     if (slash == path.size()) break;
   }
 }

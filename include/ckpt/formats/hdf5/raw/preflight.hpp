@@ -20,6 +20,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,17 @@ class preflight {
   void check_object(std::uint64_t address, std::string_view object) {
     std::lock_guard lock(mutex_);
     check_object_locked(address, object, 0);
+  }
+
+  // Absolute paths whose objects have all been checked: libhdf5 resolves a path the same way for
+  // as long as the file is open read-only, so looking its links up again can be skipped.
+  bool path_checked(const std::string& path) {
+    std::lock_guard lock(mutex_);
+    return checked_paths_.contains(path);
+  }
+  void mark_path_checked(std::string path) {
+    std::lock_guard lock(mutex_);
+    checked_paths_.insert(std::move(path));
   }
 
   // Checks every element of attribute `name` of the object at `address`, if its type is
@@ -278,6 +290,7 @@ class preflight {
   file_sizes sizes_;
   std::map<std::uint64_t, checked> objects_;
   std::map<std::uint64_t, heap_collection> heaps_;
+  std::unordered_set<std::string> checked_paths_;
 };
 
 }  // namespace ckpt::hdf5::raw
