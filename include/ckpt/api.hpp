@@ -2,6 +2,7 @@
 // The user-facing calls: ckpt::save, ckpt::load and ckpt::reader.
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
 #include "ckpt/core/tensor.hpp"
+#include "ckpt/formats/entry_buffer.hpp"
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/registry.hpp"
 #include "ckpt/reflect/tree.hpp"
@@ -46,7 +48,7 @@ template <class T>
 void save(const T& object, const std::filesystem::path& path, const save_options& options = {}) {
   auto tensors = collect_tensors(object);
   try {
-    format_for_save(path, options.format).create(path, options)->write(tensors);
+    create_writer(format_for_save(path, options.format), path, options)->write(tensors);
   } catch (error& e) {
     e.with_file(path.string());
     throw;
@@ -80,10 +82,8 @@ inline void read_converted(format_reader& reader, std::size_t index,
                            const mutable_tensor_view& out) {
   const entry& e = reader.entries()[index];
   if (out.dtype == e.dtype) return reader.read(index, out);
-  std::unique_ptr<std::byte[]> buffer(new std::byte[e.bytes]);
-  const mutable_tensor_view stored{e.dtype, e.shape, {buffer.get(), e.bytes}, {}};
-  reader.read(index, stored);
-  convert(stored, out);
+  entry_buffer stored;
+  convert(read_entry(reader, index, stored), out);
 }
 
 // Reads every matched entry into `object`. Keys, dtypes and containers are all checked before the
@@ -159,39 +159,63 @@ void load(T& object, const std::filesystem::path& path, const load_options& opti
   }
 }
 
-// Copies every entry of `from` into `to`, keeping canonical paths; the writer's format adds its
-// own bookkeeping entries. Tensors the reader can show in
-// place (mapped files) are not copied; the others are read into memory first.
-inline void copy_tensors(format_reader& from, format_writer& to) {
+// Copies every entry of `from` into `to`, keeping canonical paths, and returns how many it wrote;
+// the writer's format adds its own bookkeeping entries. Tensors the reader can show in place
+// (mapped files) are not copied; the others are read into memory first.
+inline std::size_t copy_tensors(format_reader& from, format_writer& to) {
   const auto& entries = from.entries();
   std::vector<named_tensor> tensors;
-  std::vector<std::unique_ptr<std::byte[]>> buffers;
-  std::vector<std::vector<std::string>> strings;
+  std::deque<entry_buffer> buffers;  // stable addresses: the views point into them
   tensors.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const entry& e = entries[i];
     if (e.bookkeeping) continue;
     try {
-      if (auto view = from.view(i)) {
-        tensors.push_back({e.path, *view});
-        continue;
-      }
-      mutable_tensor_view out{e.dtype, e.shape, {}, {}};
-      if (e.dtype == dtype::string) {
-        auto& s = strings.emplace_back(static_cast<std::size_t>(num_elements(e.shape)));
-        out.strings = s;
-      } else {
-        auto& b = buffers.emplace_back(new std::byte[e.bytes]);
-        out.bytes = {b.get(), static_cast<std::size_t>(e.bytes)};
-      }
-      from.read(i, out);
-      tensors.push_back({e.path, out});
+      tensors.push_back({e.path, read_entry(from, i, buffers.emplace_back())});
     } catch (error& err) {
       err.with_key(e.name);
       throw;
     }
   }
   to.write(tensors);
+  return tensors.size();
+}
+
+struct conversion_result {
+  std::string from_format, to_format;
+  std::size_t tensors = 0;   // entries written (bookkeeping entries of the input not counted)
+  bool layout_kept = false;  // copied by the output format's native_copy, as stored
+};
+
+// Converts the checkpoint at `from` into `to`. When `save.format` is empty and the output format
+// can copy what was read in its own layout (TensorFlow to TensorFlow), it does: keys, shards and
+// bytes stay as they are. Otherwise every tensor is copied by canonical path.
+inline conversion_result convert_file(const std::filesystem::path& from,
+                                      const std::filesystem::path& to,
+                                      const load_options& load = {}, save_options save = {}) {
+  auto in = open_reader(from, load);
+  const format_info format = format_for_save(to, save.format);
+  conversion_result result{in->format(), format.name, 0, false};
+  for (const auto& [k, v] : in->metadata()) save.metadata.emplace(k, v);
+  try {
+    if (save.format.empty() && format.native_copy) {
+      if (const auto parent = to.parent_path(); !parent.empty())
+        std::filesystem::create_directories(parent);
+      if (format.native_copy(from, *in, to, save)) {
+        result.layout_kept = true;
+        result.to_format = result.from_format;
+        for (const auto& e : in->entries()) result.tensors += !e.bookkeeping;
+        return result;
+      }
+    }
+    result.tensors = copy_tensors(*in, *create_writer(format, to, save));
+  } catch (error& e) {
+    e.with_file(to.string());
+    throw;
+  } catch (const std::filesystem::filesystem_error& e) {
+    throw error(errc::io, e.what(), to.string());
+  }
+  return result;
 }
 
 // Inspects any supported file without a struct.
@@ -229,6 +253,11 @@ class reader {
 
   checksum_status verify(std::string_view key) {
     return guarded(key, [&](std::size_t i) { return impl_->verify(i); });
+  }
+
+  // One tensor as stored, any dtype: in place where the format allows, else in `buffer`.
+  tensor_view read_stored(std::string_view key, entry_buffer& buffer) {
+    return guarded(key, [&](std::size_t i) { return read_entry(*impl_, i, buffer); });
   }
 
   // One tensor, converted to T where `policy` allows.

@@ -20,14 +20,13 @@
 namespace ckpt::hdf5 {
 
 inline format_info info() {
-  return {"hdf5",
-          {".h5", ".hdf5"},
-          [](const std::filesystem::path& path) { return has_signature(path); },
-          [](const std::filesystem::path& path, const load_options& options) {
-            return open_detected(path, options);
-          },
-          [](const std::filesystem::path& path,
-             const save_options& options) -> std::unique_ptr<format_writer> {
+  return {.name = "hdf5",
+          .extensions = {".h5", ".hdf5"},
+          .detect = [](const std::filesystem::path& path) { return has_signature(path); },
+          .open = [](const std::filesystem::path& path,
+                     const load_options& options) { return open_detected(path, options); },
+          .create = [](const std::filesystem::path& path,
+                       const save_options& options) -> std::unique_ptr<format_writer> {
             return std::make_unique<generic::writer>(path, options);
           }};
 }

@@ -362,7 +362,7 @@ class manager {
     save_opts.format = options_.format;
     save_opts.sync = options_.sync;
     // tf.train.Checkpoint's save_counter, which names the checkpoint's number.
-    save_opts.metadata["save_counter"] = std::to_string(number);
+    save_opts.step = number;
     try {
       ckpt::save(model, prefix, save_opts);
     } catch (...) {

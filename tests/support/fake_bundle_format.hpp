@@ -140,12 +140,12 @@ class reader : public ckpt::format_reader {
 };
 
 inline const bool registered = ckpt::register_format(
-    {"fake_bundle",
-     {},
-     {},
-     [](const std::filesystem::path& p, const ckpt::load_options&)
+    {.name = "fake_bundle",
+     .extensions = {},
+     .detect = {},
+     .open = [](const std::filesystem::path& p, const ckpt::load_options&)
          -> std::unique_ptr<ckpt::format_reader> { return std::make_unique<reader>(p); },
-     [](const std::filesystem::path& p, const ckpt::save_options& o)
+     .create = [](const std::filesystem::path& p, const ckpt::save_options& o)
          -> std::unique_ptr<ckpt::format_writer> { return std::make_unique<writer>(p, o.sync); }});
 
 }  // namespace ckpt_test::fake_bundle

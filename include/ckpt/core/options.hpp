@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,6 +61,9 @@ struct save_options {
   std::map<std::string, std::string> metadata = {};
   // fsync before the file is renamed into place.
   bool sync = true;
+  // The checkpoint's number, where the format records one (TensorFlow: the root's save_counter,
+  // default 1). ckpt::manager passes each checkpoint's number.
+  std::optional<std::int64_t> step = std::nullopt;
   storage_options storage = {};
 };
 

@@ -1,8 +1,9 @@
 #pragma once
 // The format side of ckpt. A format sees canonical paths ("encoder/layers/0/kernel") and tensor
 // views, never user types, so each format is written once for every type (and a type once for
-// every format). To add a format, implement format_reader and format_writer and register them
-// with register_format(); nothing else in the library changes (examples/custom_format.cpp).
+// every format). A format is one format_info: its reader, its writer, what it can hold and the
+// optional hooks below. The manager, conversion, the `ckpt` tool and the conformance tests use
+// only this contract, so registering a format (examples/custom_format.cpp) is all it takes.
 
 #include <cstdint>
 #include <filesystem>
@@ -72,6 +73,28 @@ class format_writer {
   virtual void write(const std::vector<named_tensor>& tensors) = 0;
 };
 
+// What a format gives back exactly. Declared with the format so that callers and the conformance
+// tests never need to know formats by name.
+struct format_capabilities {
+  // The dtypes stored and read back bit for bit (dtype::string and the complex types included
+  // where the format has them).
+  std::vector<ckpt::dtype> dtypes;
+  // Characters a path component may not contain (the format's own separators, say).
+  std::string refused_key_characters;
+  std::uint32_t max_rank = 64;
+  bool empty_tensors = true;  // tensors with a zero dimension
+  bool keeps_order = true;    // entries() lists tensors in the order they were written
+  bool checksums = false;     // verify() reports ok or mismatch rather than none
+  // Any tree of paths round-trips; false where the format imposes its own structure (Keras).
+  bool any_paths = true;
+
+  bool holds(ckpt::dtype t) const {
+    for (auto d : dtypes)
+      if (d == t) return true;
+    return false;
+  }
+};
+
 struct format_info {
   std::string name;                     // "safetensors", "json", ...
   std::vector<std::string> extensions;  // ".safetensors"; matched against the end of the file name
@@ -84,6 +107,42 @@ struct format_info {
   // Also the format for names with no extension, or one starting ".ckpt" ("model.ckpt-100"):
   // TensorFlow names a checkpoint by a prefix rather than a file.
   bool takes_bare_prefixes = false;
+  // Formats whose detect() accepts the same files are asked in ascending order (a Keras layout
+  // before the generic HDF5 reading of the same file).
+  int detect_order = 0;
+  format_capabilities capabilities = {};
+
+  // ---- Optional hooks; each has a default that suits a format of one file.
+
+  // Of `names` (the entries of the checkpoint's directory), the files that make up the
+  // checkpoint saved at `checkpoint`, in the order to delete them: the one whose presence makes
+  // the checkpoint visible to readers first. Default: the file `checkpoint` itself.
+  std::function<std::vector<std::string>(const std::filesystem::path& checkpoint,
+                                         const std::vector<std::string>& names)>
+      files = {};
+  // Copies what `from` (open on `from_path`) holds to `to` in this format keeping the stored
+  // layout as it is (TensorFlow to TensorFlow: byte for byte). Returns false when it cannot, and
+  // the caller then converts tensor by tensor.
+  std::function<bool(const std::filesystem::path& from_path, const format_reader& from,
+                     const std::filesystem::path& to, const save_options&)>
+      native_copy = {};
+  // One line of `ckpt inspect`'s listing in the format's own tools' style; with it, the listing
+  // is sorted by key as those tools sort it. Default: ckpt's table.
+  std::function<std::string(const entry&)> listing_line = {};
+
+  // The file name a checkpoint named `stem` gets in this format ("ckpt-5" -> "ckpt-5.safetensors").
+  std::string file_name(const std::string& stem) const {
+    if (takes_bare_prefixes || extensions.empty()) return stem;
+    return stem + extensions.front();
+  }
+  std::vector<std::string> files_of(const std::filesystem::path& checkpoint,
+                                    const std::vector<std::string>& names) const {
+    if (files) return files(checkpoint, names);
+    const std::string own = checkpoint.filename().string();
+    for (const auto& n : names)
+      if (n == own) return {own};
+    return {};
+  }
 };
 
 }  // namespace ckpt

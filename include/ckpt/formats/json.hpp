@@ -18,16 +18,23 @@
 namespace ckpt::json_format {
 
 inline format_info info() {
-  return {
-      "json",
-      {".json"},
-      [](const std::filesystem::path& p) { return detect(p); },
-      [](const std::filesystem::path& p, const load_options& o) -> std::unique_ptr<format_reader> {
-        return std::make_unique<reader>(p, o);
-      },
-      [](const std::filesystem::path& p, const save_options& o) -> std::unique_ptr<format_writer> {
-        return std::make_unique<writer>(p, o);
-      }};
+  format_info f;
+  f.name = "json";
+  f.extensions = {".json"};
+  f.detect = [](const std::filesystem::path& p) { return detect(p); };
+  f.open = [](const std::filesystem::path& p,
+              const load_options& o) -> std::unique_ptr<format_reader> {
+    return std::make_unique<reader>(p, o);
+  };
+  f.create = [](const std::filesystem::path& p,
+                const save_options& o) -> std::unique_ptr<format_writer> {
+    return std::make_unique<writer>(p, o);
+  };
+  f.capabilities.dtypes = {dtype::float16, dtype::bfloat16,  dtype::float32,    dtype::float64,
+                           dtype::int8,    dtype::int16,     dtype::int32,      dtype::int64,
+                           dtype::uint8,   dtype::uint16,    dtype::uint32,     dtype::uint64,
+                           dtype::bool_,   dtype::complex64, dtype::complex128, dtype::string};
+  return f;
 }
 
 }  // namespace ckpt::json_format

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "ckpt/core/error.hpp"
@@ -38,6 +40,9 @@ inline bool register_format(format_info info) {
     *it = std::move(info);
   else
     r.formats.push_back(std::move(info));
+  std::stable_sort(
+      r.formats.begin(), r.formats.end(),
+      [](const format_info& a, const format_info& b) { return a.detect_order < b.detect_order; });
   return true;
 }
 
@@ -72,8 +77,31 @@ inline format_info format_for_save(const std::filesystem::path& path, const std:
     for (auto& f : formats)
       if (f.takes_bare_prefixes) return f;
   throw error(errc::unsupported,
-              "cannot tell the format from the file name; name it in save_options::format",
+              "cannot tell the format from the file name; name the format explicitly",
               path.string());
+}
+
+// The format a reader came from, by the name it reports.
+inline std::optional<format_info> format_of(const format_reader& reader) {
+  const std::string name = reader.format();
+  for (auto& f : registered_formats())
+    if (f.name == name) return f;
+  return std::nullopt;
+}
+
+// A writer for `path` in `format`, with the directories above it created first (as TensorFlow's
+// checkpoint.save creates the prefix's directory).
+inline std::unique_ptr<format_writer> create_writer(const format_info& format,
+                                                    const std::filesystem::path& path,
+                                                    const save_options& options) {
+  if (const auto parent = path.parent_path(); !parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec)
+      throw error(errc::io, "cannot create the directory " + parent.string() + ": " + ec.message(),
+                  path.string());
+  }
+  return format.create(path, options);
 }
 
 // The format to read `path` as: the explicit name, else the first whose detect() accepts the

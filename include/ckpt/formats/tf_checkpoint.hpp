@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ckpt/formats/registry.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
@@ -38,6 +40,34 @@ inline format_info info(bool object_based) {
   f.create = [object_based](const std::filesystem::path& path,
                             const save_options& options) -> std::unique_ptr<format_writer> {
     return std::make_unique<checkpoint_writer>(path, options, object_based);
+  };
+  f.capabilities.dtypes = {dtype::float16, dtype::bfloat16,  dtype::float32,    dtype::float64,
+                           dtype::int8,    dtype::int16,     dtype::int32,      dtype::int64,
+                           dtype::uint8,   dtype::uint16,    dtype::uint32,     dtype::uint64,
+                           dtype::bool_,   dtype::complex64, dtype::complex128, dtype::string};
+  f.capabilities.checksums = true;
+  // Bundle keys are sorted; TF2 keys are escaped paths, so '/' and '.' inside a name round-trip,
+  // but TF1 keys are the paths themselves.
+  f.capabilities.keeps_order = false;
+  f.files = [](const std::filesystem::path& checkpoint, const std::vector<std::string>& names) {
+    return checkpoint_files(prefix_for_write(checkpoint).filename().string(), names);
+  };
+  f.native_copy = [](const std::filesystem::path& from_path, const format_reader& from,
+                     const std::filesystem::path& to, const save_options& options) {
+    // Only a bundle is copied as it is stored: other formats go tensor by tensor.
+    if (!dynamic_cast<const checkpoint_reader*>(&from)) return false;
+    copy_bundle(resolve_prefix(from_path), prefix_for_write(to), {.sync = options.sync});
+    return true;
+  };
+  // As TensorFlow's inspect_checkpoint lists a checkpoint: "key (DT_FLOAT) [2,3]".
+  f.listing_line = [](const entry& e) {
+    std::string line = e.name;
+    line.append(" (").append(dtype_name(e.dtype)).append(") [");
+    for (std::size_t d = 0; d < e.shape.size(); ++d) {
+      if (d) line += ',';
+      line += std::to_string(e.shape[d]);
+    }
+    return line + "]";
   };
   return f;
 }

@@ -290,11 +290,11 @@ inline layout_hooks model_hooks() {
 // The `keras2` format: any Keras 2 file on read (save_weights or full model), Keras 2 on write.
 // No extension of its own (".h5" stays ckpt's generic layout); name it in the options.
 inline format_info info() {
-  return {"keras2",
-          {},
-          nullptr,
-          [](const std::filesystem::path& path,
-             const load_options& options) -> std::unique_ptr<format_reader> {
+  return {.name = "keras2",
+          .extensions = {},
+          .detect = {},
+          .open = [](const std::filesystem::path& path,
+                     const load_options& options) -> std::unique_ptr<format_reader> {
             quiet_errors quiet;
             file f = file::open(path);
             const group root = f.root();
@@ -304,7 +304,7 @@ inline format_info info() {
                           path.string());
             return open(std::move(f), options);
           },
-          create};
+          .create = create};
 }
 
 }  // namespace ckpt::hdf5::keras2

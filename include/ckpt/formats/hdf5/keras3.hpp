@@ -197,15 +197,15 @@ inline layout_hooks hooks() { return {layout::keras3, "keras3", 20, detect, open
 // detects nothing itself: HDF5 files reach the Keras 3 reader through the `hdf5` format's layout
 // detection, and through this format only when asked for by name.
 inline format_info info() {
-  return {"keras3",
-          {".weights.h5"},
-          nullptr,
-          [](const std::filesystem::path& path,
-             const load_options& options) -> std::unique_ptr<format_reader> {
+  return {.name = "keras3",
+          .extensions = {".weights.h5"},
+          .detect = {},
+          .open = [](const std::filesystem::path& path,
+                     const load_options& options) -> std::unique_ptr<format_reader> {
             quiet_errors quiet;
             return open(file::open(path), options);
           },
-          create};
+          .create = create};
 }
 
 }  // namespace ckpt::hdf5::keras3

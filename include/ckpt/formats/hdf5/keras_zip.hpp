@@ -198,13 +198,13 @@ class writer final : public format_writer {
 
 // The `keras` format: ".keras" zips, read and written.
 inline format_info info() {
-  return {"keras",
-          {".keras"},
-          [](const std::filesystem::path& path) { return detect(path); },
-          [](const std::filesystem::path& path, const load_options& options)
+  return {.name = "keras",
+          .extensions = {".keras"},
+          .detect = [](const std::filesystem::path& path) { return detect(path); },
+          .open = [](const std::filesystem::path& path, const load_options& options)
               -> std::unique_ptr<format_reader> { return std::make_unique<reader>(path, options); },
-          [](const std::filesystem::path& path,
-             const save_options& options) -> std::unique_ptr<format_writer> {
+          .create = [](const std::filesystem::path& path,
+                       const save_options& options) -> std::unique_ptr<format_writer> {
             return std::make_unique<writer>(path, options);
           }};
 }

@@ -3,14 +3,13 @@
 //  - object_based (format "tf", what tf.train.Checkpoint writes): keys
 //    "<escaped path>/.ATTRIBUTES/VARIABLE_VALUE", an `_CHECKPOINTABLE_OBJECT_GRAPH` built from the
 //    path tree (object_graph.hpp), and the root's int64 `save_counter` as tf.train.Checkpoint
-//    keeps it (save_options::metadata["save_counter"], default 1) unless the struct has one.
+//    keeps it (save_options::step, default 1) unless the struct has one.
 //    Data is laid out in node order with the graph last, as TF lays it out.
 //  - name-based (format "tf1", what tf.compat.v1.train.Saver writes): the keys are the paths, in
 //    declaration order in the data file.
 // storage.shards > 1 spreads tensors over that many data files, each to the one with the fewest
 // bytes so far (the graph stays in shard 0).
 
-#include <charconv>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -50,7 +49,7 @@ class checkpoint_writer final : public format_writer {
     std::vector<std::string> paths;
     std::vector<tensor_view> views;
     for (const auto& t : tensors) paths.push_back(t.path), views.push_back(t.tensor);
-    std::int64_t counter = save_counter();
+    std::int64_t counter = options_.step.value_or(1);
     if (std::find(paths.begin(), paths.end(), save_counter_name) == paths.end()) {
       paths.emplace_back(save_counter_name);
       views.push_back(
@@ -64,19 +63,6 @@ class checkpoint_writer final : public format_writer {
   }
 
  private:
-  std::int64_t save_counter() const {
-    const auto it = options_.metadata.find(std::string(save_counter_name));
-    if (it == options_.metadata.end()) return 1;
-    std::int64_t n = 0;
-    const auto& s = it->second;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (ec != std::errc{} || end != s.data() + s.size())
-      throw error(errc::unsupported,
-                  "save_options::metadata[\"save_counter\"] must be an integer, not '" + s + "'",
-                  prefix_.string());
-    return n;
-  }
-
   std::filesystem::path prefix_;
   save_options options_;
   bool object_based_;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ckpt::tf_checkpoint {
 
@@ -62,6 +63,18 @@ inline std::filesystem::path resolve_prefix(const std::filesystem::path& path) {
   if (auto p = existing_prefix(path)) return *p;
   if (is_saved_model_dir(path)) return path / "variables" / "variables";
   return path;
+}
+
+// Of `names` (a directory's entries), the files of the checkpoint with prefix name `stem`: its
+// `.index` first (without it the rest is no checkpoint to any reader), then its data files.
+inline std::vector<std::string> checkpoint_files(const std::string& stem,
+                                                 const std::vector<std::string>& names) {
+  std::vector<std::string> files;
+  for (const auto& n : names)
+    if (n == stem + ".index") files.insert(files.begin(), n);
+  for (const auto& n : names)
+    if (auto p = prefix_of_data_file(n); p && *p == stem) files.push_back(n);
+  return files;
 }
 
 // The prefix to write: "dir/model.ckpt.index" and "dir/model.ckpt" both mean "dir/model.ckpt".
