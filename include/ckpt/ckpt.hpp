@@ -3,6 +3,7 @@
 // every built-in format. HDF5 lives in <ckpt/hdf5.hpp>.
 
 #include "ckpt/api.hpp"
+#include "ckpt/formats/basic_reader.hpp"
 #include "ckpt/formats/json.hpp"
 #include "ckpt/formats/safetensors.hpp"
 #include "ckpt/formats/tf_checkpoint.hpp"

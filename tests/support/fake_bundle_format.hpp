@@ -4,6 +4,7 @@
 // atomic_file like the real writer. Registered as format "fake_bundle"; it lets manager tests
 // count and fail every file operation without depending on the TF format's byte layout.
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -139,13 +140,33 @@ class reader : public ckpt::format_reader {
   std::vector<std::size_t> offsets_;
 };
 
-inline const bool registered = ckpt::register_format(
-    {.name = "fake_bundle",
-     .extensions = {},
-     .detect = {},
-     .open = [](const std::filesystem::path& p, const ckpt::load_options&)
-         -> std::unique_ptr<ckpt::format_reader> { return std::make_unique<reader>(p); },
-     .create = [](const std::filesystem::path& p, const ckpt::save_options& o)
-         -> std::unique_ptr<ckpt::format_writer> { return std::make_unique<writer>(p, o.sync); }});
+inline ckpt::format_info info() {
+  ckpt::format_info f;
+  f.name = "fake_bundle";
+  f.open = [](const std::filesystem::path& p,
+              const ckpt::load_options&) -> std::unique_ptr<ckpt::format_reader> {
+    return std::make_unique<reader>(p);
+  };
+  f.create = [](const std::filesystem::path& p,
+                const ckpt::save_options& o) -> std::unique_ptr<ckpt::format_writer> {
+    return std::make_unique<writer>(p, o.sync);
+  };
+  using ckpt::dtype;
+  f.capabilities.dtypes = {dtype::float32, dtype::float64, dtype::int32, dtype::int64,
+                           dtype::uint8,   dtype::int8,    dtype::bool_};
+  f.capabilities.checksums = false;
+  // The index makes the checkpoint; without it the data file is debris.
+  f.files = [](const std::filesystem::path& prefix, const std::vector<std::string>& names) {
+    const std::string stem = prefix.filename().string();
+    std::vector<std::string> files;
+    for (const char* suffix : {".index", ".data-00000-of-00001"})
+      if (std::find(names.begin(), names.end(), stem + suffix) != names.end())
+        files.push_back(stem + suffix);
+    return files;
+  };
+  return f;
+}
+
+inline const bool registered = ckpt::register_format(info());
 
 }  // namespace ckpt_test::fake_bundle
