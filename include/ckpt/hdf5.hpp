@@ -39,4 +39,4 @@ inline const bool hdf5_registered = register_format(hdf5::info());
 }  // namespace ckpt
 
 // The Keras layouts and the keras2, keras3 and keras formats.
-#include "ckpt/formats/hdf5/keras.hpp"  // IWYU pragma: export
+#include "ckpt/formats/keras/formats.hpp"  // IWYU pragma: export

@@ -8,8 +8,8 @@
 #include "../support/model.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/hdf5/raw/preflight.hpp"
-#include "ckpt/formats/hdf5/zip_archive.hpp"
 #include "ckpt/hdf5.hpp"
+#include "ckpt/io/zip_archive.hpp"
 #include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
@@ -134,7 +134,7 @@ TEST_CASE("every HDF5 fixture passes the preflight whole", "[hdf5][preflight]") 
   for (const auto& entry : fs::directory_iterator(fixtures())) {
     if (entry.path().extension() != ".keras") continue;
     INFO(entry.path());
-    ckpt::hdf5::zip_reader zip(entry.path());
+    ckpt::zip_reader zip(entry.path());
     const auto bytes = zip.read("model.weights.h5", 1ull << 30);
     raw::preflight p(raw::source::image(bytes, entry.path().string() + ":model.weights.h5"));
     CHECK(p.check_everything() > 1);

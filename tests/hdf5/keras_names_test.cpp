@@ -2,13 +2,13 @@
 // vars groups, and back. The expected names are those found in real Keras files (see
 // ../shared/fixtures/h5/FIXTURES.md): "conv2d/kernel:0" in layer "conv2d", "dense_3/kernel:0" in a
 // nested model "model_1", "/layers/dense/vars/0".
-#include "ckpt/formats/hdf5/keras_names.hpp"
+#include "ckpt/formats/keras/names.hpp"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-using namespace ckpt::hdf5::keras;
+using namespace ckpt::keras;
 
 TEST_CASE("Keras 2 plan: layers in declaration order, weight names with the layer prefix",
           "[keras][names]") {

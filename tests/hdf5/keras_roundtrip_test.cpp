@@ -388,7 +388,7 @@ TEST_CASE(".keras written by ckpt: members, order, compression and metadata", "[
   CHECK(r.metadata().at("config") == options.metadata.at("config"));
   CHECK(r.metadata().at("keras_version") == "3.9.0");
 
-  ckpt::hdf5::zip_reader zip(dir / "given.keras");
+  ckpt::zip_reader zip(dir / "given.keras");
   CHECK(zip.member_names() ==
         std::vector<std::string>{"metadata.json", "config.json", "model.weights.h5"});
   if (have_h5py()) {

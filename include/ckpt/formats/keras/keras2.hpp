@@ -28,44 +28,46 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/formats/hdf5/keras_attributes.hpp"
-#include "ckpt/formats/hdf5/keras_names.hpp"
 #include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/hdf5/reader.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/keras/attributes.hpp"
+#include "ckpt/formats/keras/names.hpp"
 
-namespace ckpt::hdf5::keras2 {
+namespace ckpt::keras2 {
 
 inline constexpr const char* weights_group = "model_weights";
 inline constexpr const char* default_backend = "tensorflow";
 inline constexpr const char* default_keras_version =
     "2.11.0";  // the tf.keras whose files we mirror
 
-inline bool has_layer_names(const group& g) {
-  return has_attribute(g.id(), g.site, "layer_names") ||
-         has_attribute(g.id(), g.site, "layer_names0");
+inline bool has_layer_names(const hdf5::group& g) {
+  return hdf5::has_attribute(g.id(), g.site, "layer_names") ||
+         hdf5::has_attribute(g.id(), g.site, "layer_names0");
 }
 
 // A save_weights file: layer_names on the root.
-inline bool detect_weights(const file&, const group& root) { return has_layer_names(root); }
+inline bool detect_weights(const hdf5::file&, const hdf5::group& root) {
+  return has_layer_names(root);
+}
 
 // A full model: no layer_names on the root, a model_weights group that has them.
-inline bool detect_model(const file&, const group& root) {
-  if (has_layer_names(root) || !has_child(root, weights_group)) return false;
-  const group g = open_group(root, weights_group);
+inline bool detect_model(const hdf5::file&, const hdf5::group& root) {
+  if (has_layer_names(root) || !hdf5::has_child(root, weights_group)) return false;
+  const hdf5::group g = hdf5::open_group(root, weights_group);
   return has_layer_names(g);
 }
 
 namespace detail {
 
 // A link name read from the file that must name exactly one child.
-inline void check_link_name(const std::string& name, const site& where, const char* what) {
+inline void check_link_name(const std::string& name, const hdf5::site& where, const char* what) {
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     throw error(errc::bad_format, std::string(what) + " '" + name + "' is not a valid group name",
                 where.file, where.object);
 }
 
-inline void check_weight_name(const std::string& name, const site& where) {
+inline void check_weight_name(const std::string& name, const hdf5::site& where) {
   for (const auto& part : keras::split_path(name))
     if (part.empty() || part == "." || part == "..")
       throw error(errc::bad_format, "weight name '" + name + "' is not a valid dataset path",
@@ -74,11 +76,12 @@ inline void check_weight_name(const std::string& name, const site& where) {
 
 }  // namespace detail
 
-class reader final : public tensor_reader {
+class reader final : public hdf5::tensor_reader {
  public:
-  reader(file f, const load_options& options) : tensor_reader(std::move(f), "keras2", options) {
-    quiet_errors quiet;
-    const group root = h5().root();
+  reader(hdf5::file f, const load_options& options)
+      : hdf5::tensor_reader(std::move(f), "keras2", options) {
+    hdf5::quiet_errors quiet;
+    const hdf5::group root = h5().root();
     const auto& limits = this->options().limits;
     if (has_layer_names(root)) {
       set_metadata("layout", "keras2");
@@ -87,10 +90,10 @@ class reader final : public tensor_reader {
       set_metadata("layout", "keras2_model");
       for (const char* key : {"model_config", "training_config", "backend", "keras_version"})
         read_string_metadata(root, key);
-      const group weights = open_group(root, weights_group);
+      const hdf5::group weights = hdf5::open_group(root, weights_group);
       read_weights(weights, std::string(weights_group) + "/");
-      if (has_child(root, keras::optimizer_group)) {
-        const group opt = open_group(root, keras::optimizer_group);
+      if (hdf5::has_child(root, keras::optimizer_group)) {
+        const hdf5::group opt = hdf5::open_group(root, keras::optimizer_group);
         const auto names = keras::read_name_list(opt.id(), opt.site, "weight_names", limits);
         if (names)
           for (const auto& w : *names) {
@@ -104,14 +107,14 @@ class reader final : public tensor_reader {
   }
 
  private:
-  void read_string_metadata(const group& g, const char* key) {
-    if (!has_attribute(g.id(), g.site, key)) return;
-    if (!inspect_attribute(g.id(), g.site, key).is_string()) return;
-    set_metadata(key, read_string(g.id(), g.site, key));
+  void read_string_metadata(const hdf5::group& g, const char* key) {
+    if (!hdf5::has_attribute(g.id(), g.site, key)) return;
+    if (!hdf5::inspect_attribute(g.id(), g.site, key).is_string()) return;
+    set_metadata(key, hdf5::read_string(g.id(), g.site, key));
   }
 
   // The save_weights layout in group `g` ("" or "model_weights/" as `prefix` of HDF5 paths).
-  void read_weights(const group& g, const std::string& prefix) {
+  void read_weights(const hdf5::group& g, const std::string& prefix) {
     const auto& limits = options().limits;
     if (prefix.empty()) {
       read_string_metadata(g, "backend");
@@ -122,21 +125,21 @@ class reader final : public tensor_reader {
     for (const auto& layer : *layers) {
       listed.push_back(layer);
       detail::check_link_name(layer, g.site, "layer");
-      if (!has_child(g, layer))
+      if (!hdf5::has_child(g, layer))
         throw error(errc::bad_format, "layer '" + layer + "' of layer_names has no group",
                     g.site.file, g.site.object);
-      read_layer(open_group(g, layer), prefix + layer,
+      read_layer(hdf5::open_group(g, layer), prefix + layer,
                  [&](const std::string& w) { return keras::keras2_path(layer, w); });
     }
     set_metadata("layer_names", listed.dump());
-    if (has_child(g, keras::top_level_group))
-      read_layer(open_group(g, keras::top_level_group),
+    if (hdf5::has_child(g, keras::top_level_group))
+      read_layer(hdf5::open_group(g, keras::top_level_group),
                  prefix + std::string(keras::top_level_group),
                  [](const std::string& w) { return keras::keras2_top_level_path(w); });
   }
 
   template <class PathOf>
-  void read_layer(const group& layer, const std::string& stored_prefix, PathOf path_of) {
+  void read_layer(const hdf5::group& layer, const std::string& stored_prefix, PathOf path_of) {
     const auto names =
         keras::read_name_list(layer.id(), layer.site, "weight_names", options().limits);
     if (!names)
@@ -148,9 +151,10 @@ class reader final : public tensor_reader {
     }
   }
 
-  void add(const std::string& hdf5_path, std::string name, std::string path, const group& owner) {
-    const group root = h5().root();
-    if (!has_child(root, hdf5_path.substr(1)))
+  void add(const std::string& hdf5_path, std::string name, std::string path,
+           const hdf5::group& owner) {
+    const hdf5::group root = h5().root();
+    if (!hdf5::has_child(root, hdf5_path.substr(1)))
       throw error(errc::bad_format, "weight '" + name + "' of weight_names has no dataset",
                   owner.site.file, owner.site.object);
     if (!seen_.insert(path).second)
@@ -172,7 +176,7 @@ inline std::string metadata_or(const save_options& options, const std::string& k
 
 // The weights of one layer (or of top_level_model_weights / optimizer_weights) in `g`, as
 // save_subset_weights_to_hdf5_group writes them: weight_names, then the datasets in that order.
-inline void write_subset(const group& g, const std::vector<keras::keras2_weight>& weights,
+inline void write_subset(const hdf5::group& g, const std::vector<keras::keras2_weight>& weights,
                          const std::vector<named_tensor>& tensors, const storage_options& storage) {
   std::vector<std::string> names;
   names.reserve(weights.size());
@@ -182,39 +186,40 @@ inline void write_subset(const group& g, const std::vector<keras::keras2_weight>
     const auto slash = w.weight_name.rfind('/');
     const tensor_view& t = tensors[w.tensor].tensor;
     if (slash == std::string::npos) {
-      write_dataset(g, w.weight_name, t, storage);
+      hdf5::write_dataset(g, w.weight_name, t, storage);
     } else {
-      const group parent = require_group(g, w.weight_name.substr(0, slash));
-      write_dataset(parent, w.weight_name.substr(slash + 1), t, storage);
+      const hdf5::group parent = hdf5::require_group(g, w.weight_name.substr(0, slash));
+      hdf5::write_dataset(parent, w.weight_name.substr(slash + 1), t, storage);
     }
   }
 }
 
 // save_weights_to_hdf5_group: layer_names, backend, keras_version on `g`, the layer groups in name
 // order, then top_level_model_weights.
-inline void write_weights(const group& g, const keras::keras2_plan& plan,
+inline void write_weights(const hdf5::group& g, const keras::keras2_plan& plan,
                           const std::vector<named_tensor>& tensors, const save_options& options) {
   std::vector<std::string> layer_names;
   for (const auto& layer : plan.layers) layer_names.push_back(layer.name);
   keras::write_name_list(g.id(), g.site, "layer_names", layer_names);
-  write_string(g.id(), g.site, "backend", metadata_or(options, "backend", default_backend),
-               string_kind::variable, string_charset::ascii);
-  write_string(g.id(), g.site, "keras_version",
-               metadata_or(options, "keras_version", default_keras_version), string_kind::variable,
-               string_charset::ascii);
+  hdf5::write_string(g.id(), g.site, "backend", metadata_or(options, "backend", default_backend),
+                     hdf5::string_kind::variable, hdf5::string_charset::ascii);
+  hdf5::write_string(g.id(), g.site, "keras_version",
+                     metadata_or(options, "keras_version", default_keras_version),
+                     hdf5::string_kind::variable, hdf5::string_charset::ascii);
   std::vector<const keras::keras2_layer*> sorted;
   for (const auto& layer : plan.layers) sorted.push_back(&layer);
   std::sort(sorted.begin(), sorted.end(),
             [](const auto* a, const auto* b) { return a->name < b->name; });
   for (const auto* layer : sorted)
-    write_subset(create_group(g, layer->name), layer->weights, tensors, options.storage);
-  write_subset(create_group(g, keras::top_level_group), plan.top_level, tensors, options.storage);
+    write_subset(hdf5::create_group(g, layer->name), layer->weights, tensors, options.storage);
+  write_subset(hdf5::create_group(g, keras::top_level_group), plan.top_level, tensors,
+               options.storage);
 }
 
 }  // namespace detail
 
 // Writes the Keras 2 layout into the (empty) root group `root`.
-inline void write_layout(const group& root, const std::vector<named_tensor>& tensors,
+inline void write_layout(const hdf5::group& root, const std::vector<named_tensor>& tensors,
                          const save_options& options) {
   const auto model_config = options.metadata.find("model_config");
   const bool full_model = model_config != options.metadata.end();
@@ -233,21 +238,21 @@ inline void write_layout(const group& root, const std::vector<named_tensor>& ten
     return;
   }
   // save_model_to_hdf5: keras_version and backend (str, so UTF-8), the JSON configs (bytes, ASCII).
-  write_string(root.id(), root.site, "keras_version",
-               detail::metadata_or(options, "keras_version", default_keras_version));
-  write_string(root.id(), root.site, "backend",
-               detail::metadata_or(options, "backend", default_backend));
+  hdf5::write_string(root.id(), root.site, "keras_version",
+                     detail::metadata_or(options, "keras_version", default_keras_version));
+  hdf5::write_string(root.id(), root.site, "backend",
+                     detail::metadata_or(options, "backend", default_backend));
   for (const char* key : {"model_config", "training_config"})
     if (const auto it = options.metadata.find(key); it != options.metadata.end()) {
       if (!nlohmann::json::accept(it->second))
         throw error(errc::unsupported, std::string(key) + " in save_options::metadata is not JSON",
                     root.site.file);
-      write_string(root.id(), root.site, key, it->second, string_kind::variable,
-                   string_charset::ascii);
+      hdf5::write_string(root.id(), root.site, key, it->second, hdf5::string_kind::variable,
+                         hdf5::string_charset::ascii);
     }
-  detail::write_weights(create_group(root, weights_group), plan, tensors, options);
+  detail::write_weights(hdf5::create_group(root, weights_group), plan, tensors, options);
   if (!plan.optimizer.empty())
-    detail::write_subset(create_group(root, keras::optimizer_group), plan.optimizer, tensors,
+    detail::write_subset(hdf5::create_group(root, keras::optimizer_group), plan.optimizer, tensors,
                          options.storage);
 }
 
@@ -257,11 +262,11 @@ class writer final : public format_writer {
       : path_(std::move(path)), options_(std::move(options)) {}
 
   void write(const std::vector<named_tensor>& tensors) override {
-    quiet_errors quiet;
-    validate(options_.storage, {path_.string(), {}});
-    new_file out(path_, options_.sync);
+    hdf5::quiet_errors quiet;
+    hdf5::validate(options_.storage, {path_.string(), {}});
+    hdf5::new_file out(path_, options_.sync);
     {
-      const group root = out.root();
+      const hdf5::group root = out.root();
       write_layout(root, tensors, options_);
     }  // every handle closes before the file does
     out.commit();
@@ -272,7 +277,7 @@ class writer final : public format_writer {
   save_options options_;
 };
 
-inline std::unique_ptr<format_reader> open(file f, const load_options& options) {
+inline std::unique_ptr<format_reader> open(hdf5::file f, const load_options& options) {
   return std::make_unique<reader>(std::move(f), options);
 }
 inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
@@ -280,11 +285,11 @@ inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
   return std::make_unique<writer>(path, options);
 }
 
-inline layout_hooks weights_hooks() {
-  return {layout::keras2, "keras2", 10, detect_weights, open, create};
+inline hdf5::layout_hooks weights_hooks() {
+  return {hdf5::layout::keras2, "keras2", 10, detect_weights, open, create};
 }
-inline layout_hooks model_hooks() {
-  return {layout::keras2_model, "keras2", 11, detect_model, open, create};
+inline hdf5::layout_hooks model_hooks() {
+  return {hdf5::layout::keras2_model, "keras2", 11, detect_model, open, create};
 }
 
 // The `keras2` format: any Keras 2 file on read (save_weights or full model), Keras 2 on write.
@@ -295,9 +300,9 @@ inline format_info info() {
           .detect = {},
           .open = [](const std::filesystem::path& path,
                      const load_options& options) -> std::unique_ptr<format_reader> {
-            quiet_errors quiet;
-            file f = file::open(path);
-            const group root = f.root();
+            hdf5::quiet_errors quiet;
+            hdf5::file f = hdf5::file::open(path);
+            const hdf5::group root = f.root();
             if (!detect_weights(f, root) && !detect_model(f, root))
               throw error(errc::bad_format,
                           "not a Keras 2 file (no layer_names on the root or in model_weights)",
@@ -307,4 +312,4 @@ inline format_info info() {
           .create = create};
 }
 
-}  // namespace ckpt::hdf5::keras2
+}  // namespace ckpt::keras2

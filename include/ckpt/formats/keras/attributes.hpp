@@ -20,7 +20,7 @@
 #include "ckpt/formats/hdf5/attribute.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 
-namespace ckpt::hdf5::keras {
+namespace ckpt::keras {
 
 // Keras' HDF5_OBJECT_HEADER_LIMIT: the largest numpy array (item size x count) it writes as one
 // attribute.
@@ -29,11 +29,11 @@ inline constexpr std::uint64_t attribute_split_bytes = 64512;
 namespace detail {
 
 // One attribute as a list of names: strings, or an empty numeric array.
-inline std::vector<std::string> read_list_attribute(hid_t object, const site& where,
+inline std::vector<std::string> read_list_attribute(hid_t object, const hdf5::site& where,
                                                     const std::string& name,
                                                     const load_limits& limits) {
-  const auto info = inspect_attribute(object, where, name);
-  const site at{where.file, where.object + "@" + name};
+  const auto info = hdf5::inspect_attribute(object, where, name);
+  const hdf5::site at{where.file, where.object + "@" + name};
   if (info.elements > limits.max_entries)
     throw error(
         errc::limit,
@@ -43,7 +43,7 @@ inline std::vector<std::string> read_list_attribute(hid_t object, const site& wh
     if (info.elements == 0) return {};  // Keras' empty list: float64 of shape (0,)
     throw error(errc::bad_format, "is neither a list of names nor empty", at.file, at.object);
   }
-  auto names = read_strings(object, where, name);
+  auto names = hdf5::read_strings(object, where, name);
   for (const auto& n : names)
     if (n.size() > limits.max_name_bytes)
       throw error(errc::limit, "holds a name longer than load_limits::max_name_bytes", at.file,
@@ -52,11 +52,12 @@ inline std::vector<std::string> read_list_attribute(hid_t object, const site& wh
 }
 
 // A 1-D fixed-length NULLPAD ASCII attribute of item size `width` (numpy's 'S<width>').
-inline void write_fixed_width_strings(hid_t object, const site& where, const std::string& name,
+inline void write_fixed_width_strings(hid_t object, const hdf5::site& where,
+                                      const std::string& name,
                                       const std::vector<std::string>& values, std::size_t width) {
-  const site at{where.file, where.object + "@" + name};
+  const hdf5::site at{where.file, where.object + "@" + name};
   auto space = hdf5::detail::attribute_space(values.size(), false, at);
-  auto type = string_type(string_kind::fixed, string_charset::ascii, at, width);
+  auto type = hdf5::string_type(hdf5::string_kind::fixed, hdf5::string_charset::ascii, at, width);
   std::vector<char> buffer(values.size() * width, '\0');
   for (std::size_t i = 0; i < values.size(); ++i)
     if (!values[i].empty())
@@ -67,16 +68,16 @@ inline void write_fixed_width_strings(hid_t object, const site& where, const std
 }  // namespace detail
 
 // The list stored as `name`, or as `name0`, `name1`, ... ; nothing if neither form is there.
-inline std::optional<std::vector<std::string>> read_name_list(hid_t object, const site& where,
+inline std::optional<std::vector<std::string>> read_name_list(hid_t object, const hdf5::site& where,
                                                               const std::string& name,
                                                               const load_limits& limits) {
-  if (has_attribute(object, where, name))
+  if (hdf5::has_attribute(object, where, name))
     return detail::read_list_attribute(object, where, name, limits);
-  if (!has_attribute(object, where, name + "0")) return std::nullopt;
+  if (!hdf5::has_attribute(object, where, name + "0")) return std::nullopt;
   std::vector<std::string> all;
   for (std::uint64_t piece = 0;; ++piece) {
     const std::string piece_name = name + std::to_string(piece);
-    if (!has_attribute(object, where, piece_name)) break;
+    if (!hdf5::has_attribute(object, where, piece_name)) break;
     auto names = detail::read_list_attribute(object, where, piece_name, limits);
     if (names.size() > limits.max_entries - std::min<std::uint64_t>(all.size(), limits.max_entries))
       throw error(errc::limit, "lists more names than load_limits::max_entries", where.file,
@@ -91,10 +92,10 @@ inline std::optional<std::vector<std::string>> read_name_list(hid_t object, cons
 // (count x longest) -> one variable-length ASCII attribute, as h5py 3 writes a list of bytes;
 // larger -> the fewest pieces that fit, sized as numpy.array_split sizes them, each a fixed-length
 // NULLPAD attribute as wide as the longest name of the whole list.
-inline void write_name_list(hid_t object, const site& where, const std::string& name,
+inline void write_name_list(hid_t object, const hdf5::site& where, const std::string& name,
                             const std::vector<std::string>& values) {
   if (values.empty()) {
-    write_numbers<double>(object, where, name, std::span<const double>());
+    hdf5::write_numbers<double>(object, where, name, std::span<const double>());
     return;
   }
   std::size_t longest = 1;  // numpy gives b"" the item size 1
@@ -108,7 +109,8 @@ inline void write_name_list(hid_t object, const site& where, const std::string& 
     longest = std::max(longest, v.size());
   }
   if (values.size() * longest <= attribute_split_bytes) {
-    write_strings(object, where, name, values, string_kind::variable, string_charset::ascii);
+    hdf5::write_strings(object, where, name, values, hdf5::string_kind::variable,
+                        hdf5::string_charset::ascii);
     return;
   }
   const std::size_t per_piece = attribute_split_bytes / longest;
@@ -124,4 +126,4 @@ inline void write_name_list(hid_t object, const site& where, const std::string& 
   }
 }
 
-}  // namespace ckpt::hdf5::keras
+}  // namespace ckpt::keras

@@ -25,19 +25,19 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/formats/hdf5/keras_names.hpp"
 #include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/hdf5/reader.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/keras/names.hpp"
 
-namespace ckpt::hdf5::keras3 {
+namespace ckpt::keras3 {
 
 // A Keras 3 file has a `layers`, `vars` or `optimizer` group at the root and no Keras 2 or ckpt
 // generic marker (those layouts are asked first).
-inline bool detect(const file&, const group& root) {
+inline bool detect(const hdf5::file&, const hdf5::group& root) {
   for (const char* name : {"layers", "vars", "optimizer"})
-    if (has_child(root, name)) {
-      const object_handle o(H5Oopen(root.id(), name, H5P_DEFAULT));
+    if (hdf5::has_child(root, name)) {
+      const hdf5::object_handle o(H5Oopen(root.id(), name, H5P_DEFAULT));
       if (o && H5Iget_type(o.get()) == H5I_GROUP) return true;
     }
   return false;
@@ -64,14 +64,15 @@ inline bool var_order(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-inline void walk(const group& g, const std::string& rel, bool in_vars, std::uint32_t depth,
+inline void walk(const hdf5::group& g, const std::string& rel, bool in_vars, std::uint32_t depth,
                  std::size_t& visited, const load_limits& limits, std::vector<found_var>& out) {
   if (depth > limits.max_depth)
     throw error(errc::limit, "groups nest deeper than load_limits::max_depth", g.site.file,
                 g.site.object);
-  auto kids = children(g, limits.max_entries);
-  std::stable_sort(kids.begin(), kids.end(),
-                   [](const child& a, const child& b) { return var_order(a.name, b.name); });
+  auto kids = hdf5::children(g, limits.max_entries);
+  std::stable_sort(kids.begin(), kids.end(), [](const hdf5::child& a, const hdf5::child& b) {
+    return var_order(a.name, b.name);
+  });
   // The owner of a vars group is its parent: "" for /vars, "layers/dense" for /layers/dense/vars.
   const auto slash = rel.rfind('/');
   const std::string owner = slash == std::string::npos ? "" : rel.substr(0, slash);
@@ -81,17 +82,18 @@ inline void walk(const group& g, const std::string& rel, bool in_vars, std::uint
                   g.site.object);
     const std::string child_rel = rel.empty() ? c.name : rel + "/" + c.name;
     switch (c.kind) {
-      case child_kind::group:
-        walk(open_group(g, c.name), child_rel, c.name == "vars", depth + 1, visited, limits, out);
+      case hdf5::child_kind::group:
+        walk(hdf5::open_group(g, c.name), child_rel, c.name == "vars", depth + 1, visited, limits,
+             out);
         break;
-      case child_kind::dataset: {
+      case hdf5::child_kind::dataset: {
         std::string path;
         if (in_vars) {
-          const dataset d = open_dataset(g, c.name);
+          const hdf5::dataset d = hdf5::open_dataset(g, c.name);
           std::string field;
-          if (has_attribute(d.id(), d.site, keras::keras3_field_attribute) &&
-              inspect_attribute(d.id(), d.site, keras::keras3_field_attribute).is_string()) {
-            field = read_string(d.id(), d.site, keras::keras3_field_attribute);
+          if (hdf5::has_attribute(d.id(), d.site, keras::keras3_field_attribute) &&
+              hdf5::inspect_attribute(d.id(), d.site, keras::keras3_field_attribute).is_string()) {
+            field = hdf5::read_string(d.id(), d.site, keras::keras3_field_attribute);
             if (field.empty() || field.find('/') != std::string::npos)
               throw error(errc::bad_format, "ckpt_field '" + field + "' is not a field name",
                           d.site.file, d.site.object);
@@ -103,8 +105,8 @@ inline void walk(const group& g, const std::string& rel, bool in_vars, std::uint
         out.push_back({"/" + child_rel, child_rel, std::move(path)});
         break;
       }
-      case child_kind::soft_link:
-      case child_kind::external_link:
+      case hdf5::child_kind::soft_link:
+      case hdf5::child_kind::external_link:
         throw error(errc::unsupported, "is a soft or external link, which ckpt does not follow",
                     g.site.file, "/" + child_rel);
       default:
@@ -116,7 +118,7 @@ inline void walk(const group& g, const std::string& rel, bool in_vars, std::uint
 }  // namespace detail
 
 // Every variable below `root`, layer by layer.
-inline std::vector<found_var> find_vars(const group& root, const load_limits& limits) {
+inline std::vector<found_var> find_vars(const hdf5::group& root, const load_limits& limits) {
   std::vector<found_var> out;
   std::size_t visited = 0;
   detail::walk(root, "", false, 0, visited, limits, out);
@@ -128,19 +130,20 @@ inline std::vector<found_var> find_vars(const group& root, const load_limits& li
   return out;
 }
 
-class reader final : public tensor_reader {
+class reader final : public hdf5::tensor_reader {
  public:
-  reader(file f, const load_options& options) : tensor_reader(std::move(f), "keras3", options) {
-    quiet_errors quiet;
+  reader(hdf5::file f, const load_options& options)
+      : hdf5::tensor_reader(std::move(f), "keras3", options) {
+    hdf5::quiet_errors quiet;
     set_metadata("layout", "keras3");
-    const group root = h5().root();
+    const hdf5::group root = h5().root();
     for (auto& v : find_vars(root, this->options().limits))
       add_entry(v.hdf5_path, std::move(v.name), std::move(v.path));
   }
 };
 
 // Writes the Keras 3 layout into the (empty) root group `root`.
-inline void write_layout(const group& root, const std::vector<named_tensor>& tensors,
+inline void write_layout(const hdf5::group& root, const std::vector<named_tensor>& tensors,
                          const storage_options& storage) {
   std::vector<std::string> paths;
   paths.reserve(tensors.size());
@@ -153,11 +156,13 @@ inline void write_layout(const group& root, const std::vector<named_tensor>& ten
     throw;
   }
   for (const auto& owner : owners) {
-    const group vars = require_group(root, owner.group.empty() ? "vars" : owner.group + "/vars");
+    const hdf5::group vars =
+        hdf5::require_group(root, owner.group.empty() ? "vars" : owner.group + "/vars");
     for (std::size_t i = 0; i < owner.vars.size(); ++i) {
       const auto& var = owner.vars[i];
-      const dataset d = write_dataset(vars, std::to_string(i), tensors[var.tensor].tensor, storage);
-      write_string(d.id(), d.site, keras::keras3_field_attribute, var.field);
+      const hdf5::dataset d =
+          hdf5::write_dataset(vars, std::to_string(i), tensors[var.tensor].tensor, storage);
+      hdf5::write_string(d.id(), d.site, keras::keras3_field_attribute, var.field);
     }
   }
 }
@@ -168,11 +173,11 @@ class writer final : public format_writer {
       : path_(std::move(path)), options_(std::move(options)) {}
 
   void write(const std::vector<named_tensor>& tensors) override {
-    quiet_errors quiet;
-    validate(options_.storage, {path_.string(), {}});
-    new_file out(path_, options_.sync);
+    hdf5::quiet_errors quiet;
+    hdf5::validate(options_.storage, {path_.string(), {}});
+    hdf5::new_file out(path_, options_.sync);
     {
-      const group root = out.root();
+      const hdf5::group root = out.root();
       write_layout(root, tensors, options_.storage);
     }
     out.commit();
@@ -183,7 +188,7 @@ class writer final : public format_writer {
   save_options options_;
 };
 
-inline std::unique_ptr<format_reader> open(file f, const load_options& options) {
+inline std::unique_ptr<format_reader> open(hdf5::file f, const load_options& options) {
   return std::make_unique<reader>(std::move(f), options);
 }
 inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
@@ -191,7 +196,9 @@ inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
   return std::make_unique<writer>(path, options);
 }
 
-inline layout_hooks hooks() { return {layout::keras3, "keras3", 20, detect, open, create}; }
+inline hdf5::layout_hooks hooks() {
+  return {hdf5::layout::keras3, "keras3", 20, detect, open, create};
+}
 
 // The `keras3` format, the default for names ending in ".weights.h5" (as Keras 3 requires). It
 // detects nothing itself: HDF5 files reach the Keras 3 reader through the `hdf5` format's layout
@@ -202,10 +209,10 @@ inline format_info info() {
           .detect = {},
           .open = [](const std::filesystem::path& path,
                      const load_options& options) -> std::unique_ptr<format_reader> {
-            quiet_errors quiet;
-            return open(file::open(path), options);
+            hdf5::quiet_errors quiet;
+            return open(hdf5::file::open(path), options);
           },
           .create = create};
 }
 
-}  // namespace ckpt::hdf5::keras3
+}  // namespace ckpt::keras3

@@ -26,11 +26,11 @@
 #include "ckpt/formats/hdf5/dataset.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file_image.hpp"
-#include "ckpt/formats/hdf5/keras3.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
-#include "ckpt/formats/hdf5/zip_archive.hpp"
+#include "ckpt/formats/keras/keras3.hpp"
+#include "ckpt/io/zip_archive.hpp"
 
-namespace ckpt::hdf5::keras_zip {
+namespace ckpt::keras_zip {
 
 inline constexpr const char* weights_member = "model.weights.h5";
 inline constexpr const char* config_member = "config.json";
@@ -51,7 +51,7 @@ class reader final : public format_reader {
  public:
   reader(const std::filesystem::path& path, const load_options& options)
       : name_(path.string()), options_(options) {
-    quiet_errors quiet;
+    hdf5::quiet_errors quiet;
     const zip_reader archive(path);
     if (!archive.contains(weights_member))
       throw error(errc::unsupported,
@@ -68,14 +68,14 @@ class reader final : public format_reader {
         metadata_[member == std::string(config_member) ? "config" : "metadata"] = std::move(text);
       }
     weights_ = archive.read(weights_member, UINT64_MAX);
-    h5_ = std::make_unique<image_file>(weights_, name_ + ":" + weights_member);
+    h5_ = std::make_unique<hdf5::image_file>(weights_, name_ + ":" + weights_member);
     metadata_["layout"] = "keras3";
-    const group root = h5_->root();
+    const hdf5::group root = h5_->root();
     for (auto& v : keras3::find_vars(root, options_.limits)) {
       if (entries_.size() >= options_.limits.max_entries)
         throw error(errc::limit, "more datasets than load_limits::max_entries", name_);
-      const dataset d = open_dataset(root, v.hdf5_path);
-      dataset_info info = inspect_dataset(d, weights_.size(), options_.limits);
+      const hdf5::dataset d = hdf5::open_dataset(root, v.hdf5_path);
+      hdf5::dataset_info info = hdf5::inspect_dataset(d, weights_.size(), options_.limits);
       entries_.push_back(
           {std::move(v.name), std::move(v.path), info.dtype, info.shape, info.bytes});
       paths_.push_back(std::move(v.hdf5_path));
@@ -88,13 +88,13 @@ class reader final : public format_reader {
   std::map<std::string, std::string> metadata() const override { return metadata_; }
 
   void read(std::size_t index, const mutable_tensor_view& out) override {
-    quiet_errors quiet;
-    read_dataset(open(index), infos_[index], out, options_.verify_checksums);
+    hdf5::quiet_errors quiet;
+    hdf5::read_dataset(open(index), infos_[index], out, options_.verify_checksums);
   }
 
   checksum_status verify(std::size_t index) override {
-    quiet_errors quiet;
-    const dataset d = open(index);
+    hdf5::quiet_errors quiet;
+    const hdf5::dataset d = open(index);
     const auto& info = infos_[index];
     if (!info.fletcher32) return checksum_status::none;
     const entry& e = entries_[index];
@@ -109,7 +109,7 @@ class reader final : public format_reader {
       out.bytes = bytes;
     }
     try {
-      read_dataset(d, info, out, /*verify_checksums=*/true);
+      hdf5::read_dataset(d, info, out, /*verify_checksums=*/true);
     } catch (const error& err) {
       if (err.code() == errc::checksum_mismatch) return checksum_status::mismatch;
       throw;
@@ -118,10 +118,10 @@ class reader final : public format_reader {
   }
 
  private:
-  dataset open(std::size_t index) const {
+  hdf5::dataset open(std::size_t index) const {
     if (index >= entries_.size())
       throw error(errc::missing_key, "no entry number " + std::to_string(index), name_);
-    return open_dataset(h5_->root(), paths_[index]);
+    return hdf5::open_dataset(h5_->root(), paths_[index]);
   }
 
   void read_keras_metadata(const std::string& text) {
@@ -135,10 +135,10 @@ class reader final : public format_reader {
   std::string name_;
   load_options options_;
   std::vector<std::byte> weights_;  // the HDF5 file image; outlives h5_, which is opened on it
-  std::unique_ptr<image_file> h5_;
+  std::unique_ptr<hdf5::image_file> h5_;
   std::vector<entry> entries_;
   std::vector<std::string> paths_;
-  std::vector<dataset_info> infos_;
+  std::vector<hdf5::dataset_info> infos_;
   std::map<std::string, std::string> metadata_;
 };
 
@@ -157,9 +157,9 @@ class writer final : public format_writer {
       : path_(std::move(path)), options_(std::move(options)) {}
 
   void write(const std::vector<named_tensor>& tensors) override {
-    quiet_errors quiet;
+    hdf5::quiet_errors quiet;
     const std::string file = path_.string();
-    validate(options_.storage, {file, {}});
+    hdf5::validate(options_.storage, {file, {}});
     const std::time_t now = std::time(nullptr);
     const std::string config = json_member("config", "{}");
     const std::string metadata = json_member(
@@ -168,9 +168,9 @@ class writer final : public format_writer {
             .dump());
     std::vector<std::byte> weights;
     {
-      memory_file h5(file + ":" + weights_member);
+      hdf5::memory_file h5(file + ":" + weights_member);
       {
-        const group root = h5.root();
+        const hdf5::group root = h5.root();
         keras3::write_layout(root, tensors, options_.storage);
       }
       weights = h5.finish();
@@ -209,4 +209,4 @@ inline format_info info() {
           }};
 }
 
-}  // namespace ckpt::hdf5::keras_zip
+}  // namespace ckpt::keras_zip

@@ -1,9 +1,10 @@
 #pragma once
-// ZIP archives through Debian's libzip, for Keras' ".keras" files (a zip of config.json,
-// metadata.json and model.weights.h5). Reading takes one member into memory, never more bytes than
-// the caller allows and never more than the archive can back; writing builds the archive in memory
-// and replaces the target atomically (temporary name, fsync, rename, fsync of the directory), which
-// libzip's own zip_close() does not promise (it renames without fsync).
+// ZIP archives through Debian's libzip (link ckpt::hdf5, which brings libzip), for Keras' ".keras"
+// files (a zip of config.json, metadata.json and model.weights.h5). Reading takes one member into
+// memory, never more bytes than the caller allows and never more than the archive can back; writing
+// builds the archive in memory and replaces the target atomically (temporary name, fsync, rename,
+// fsync of the directory), which libzip's own zip_close() does not promise (it renames without
+// fsync).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@
 #include "ckpt/core/error.hpp"
 #include "ckpt/io/atomic_file.hpp"
 
-namespace ckpt::hdf5 {
+namespace ckpt {
 
 namespace detail {
 
@@ -262,4 +263,4 @@ inline void write_zip(const std::filesystem::path& target, const std::vector<zip
   out.commit();
 }
 
-}  // namespace ckpt::hdf5
+}  // namespace ckpt

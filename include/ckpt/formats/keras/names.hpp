@@ -31,7 +31,7 @@
 
 #include "ckpt/core/error.hpp"
 
-namespace ckpt::hdf5::keras {
+namespace ckpt::keras {
 
 inline constexpr std::string_view top_level_group = "top_level_model_weights";
 inline constexpr std::string_view optimizer_group = "optimizer_weights";
@@ -190,4 +190,4 @@ inline std::string keras3_path(std::string_view owner_group, std::string_view va
   return owner.empty() ? std::string(leaf) : std::string(owner) + "/" + std::string(leaf);
 }
 
-}  // namespace ckpt::hdf5::keras
+}  // namespace ckpt::keras
