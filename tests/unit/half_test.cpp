@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 #include <ckpt/codec/half.hpp>
+#include <ckpt/core/float16.hpp>
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
@@ -358,6 +359,15 @@ void compare_paths(const char* direction, MakeSrc make_src) {
 }
 
 }  // namespace
+
+TEST_CASE("the core value types convert at compile time, without the codec's kernels", "[half]") {
+  STATIC_REQUIRE(float16::to_float(0x3c00) == 1.0f);
+  STATIC_REQUIRE(float16::from_float(65504.0f) == 0x7bff);
+  STATIC_REQUIRE(float16::from_float(65520.0f) == 0x7c00);
+  STATIC_REQUIRE(bfloat16::from_float(1.0f) == 0x3f80);
+  STATIC_REQUIRE(bfloat16::to_float(0xc000) == -2.0f);
+  STATIC_REQUIRE(float16::from_bits(0x8000) == float16::from_bits(0x0000));
+}
 
 TEST_CASE("every SIMD path equals the scalar twin byte for byte", "[half]") {
   INFO("selected path: " << hi::name(hi::selected()));
