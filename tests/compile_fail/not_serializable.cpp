@@ -1,5 +1,5 @@
 // A class with a constructor is no aggregate, and it has neither a descriptor nor trackable().
-// expect: ckpt: this type is not serializable
+// expect: ckpt: this type is not serializable.*specialize ckpt::container_traits<T>
 #include "ckpt/api.hpp"
 
 class Opaque {

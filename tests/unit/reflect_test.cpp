@@ -94,6 +94,22 @@ TEST_CASE("containers are sized from the file", "[reflect]") {
   CHECK(!loaded.unused);
 }
 
+TEST_CASE("a container is rebuilt from the sorted names of its stored children", "[reflect]") {
+  // Stored paths sort "a-b/..." < "a.b/..." < "a/..." ('-' and '.' sort before '/'), while the
+  // names sort "a" < "a-b" < "a.b"; container_traits promises rebuild sorted, distinct keys.
+  const ckpt::key_index keys({{"m/a-b/x", 0}, {"m/a.b/x", 1}, {"m/a/x", 2}, {"m/a/y", 3}});
+  CHECK(keys.children("m") == std::vector<std::string>{"a", "a-b", "a.b"});
+
+  std::map<std::string, Dense> layers;
+  layers["a"] = make_dense(1, 1, 1);
+  layers["a-b"] = make_dense(1, 2, 2);
+  layers["a.b"] = make_dense(2, 1, 3);
+  std::map<std::string, Dense> loaded;
+  loaded["stale"] = make_dense(1, 1, 4);
+  load_store(loaded, store_of(layers));
+  CHECK(loaded == layers);
+}
+
 TEST_CASE("strict loads name the missing and the unexpected key", "[reflect]") {
   Model original = make_model();
   auto store = store_of(original);

@@ -11,6 +11,7 @@
 #include <boost/pfr.hpp>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace ckpt::detail {
@@ -22,9 +23,21 @@ struct any_field {
   operator U&() const&& noexcept;
 };
 
+// The same for aggregates with a move-only member (std::unique_ptr), which a reference would have
+// to be copied into. A prvalue initializes any member but a reference member, so it is used only
+// for aggregates that cannot be copied (as Boost.PFR does): the others keep reference members.
+struct any_field_value {
+  template <class U>
+  operator U() const&& noexcept;
+};
+
 template <class T, std::size_t... I>
 constexpr bool brace_constructible(std::index_sequence<I...>) {
-  return requires { T{(void(I), any_field{})...}; };
+  if constexpr (std::is_copy_constructible_v<T>) return requires {
+      T{(void(I), any_field{})...};
+    };
+  else
+    return requires { T{(void(I), any_field_value{})...}; };
 }
 
 inline constexpr std::size_t max_fields = 128;

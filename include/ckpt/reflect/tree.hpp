@@ -4,55 +4,29 @@
 // holds. Paths are the canonical names formats map to their own keys: "encoder/layers/0/kernel".
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <functional>
-#include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
 #include "ckpt/core/error.hpp"
+#include "ckpt/reflect/container_traits.hpp"
+#include "ckpt/reflect/containers/map.hpp"
+#include "ckpt/reflect/containers/optional.hpp"
+#include "ckpt/reflect/containers/pointer.hpp"
+#include "ckpt/reflect/containers/sequence.hpp"
 #include "ckpt/reflect/record.hpp"
 #include "ckpt/reflect/tensor_traits.hpp"
 
 namespace ckpt {
 
-namespace detail {
-template <class T>
-struct is_vector : std::false_type {};
-template <class T, class A>
-struct is_vector<std::vector<T, A>> : std::true_type {};
-template <class T>
-struct is_std_array : std::false_type {};
-template <class T, std::size_t N>
-struct is_std_array<std::array<T, N>> : std::true_type {};
-template <class T>
-struct is_string_map : std::false_type {};
-template <class T, class C, class A>
-struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class>
-inline constexpr bool dependent_false = false;
-}  // namespace detail
-
-template <class T>
-concept indexed_children =
-    !leaf<T> && (detail::is_vector<T>::value || detail::is_std_array<T>::value);
-template <class T>
-concept keyed_children = !leaf<T> && detail::is_string_map<T>::value;
-template <class T>
-concept optional_child = detail::is_optional<T>::value;
-
 // Anything the walkers accept.
 template <class T>
-concept serializable =
-    leaf<T> || indexed_children<T> || keyed_children<T> || optional_child<T> || record<T>;
+concept serializable = leaf<T> || container<T> || record<T>;
 
 namespace detail {
 
@@ -65,7 +39,14 @@ constexpr void require_serializable() {
       "ckpt::members(\"name\", &T::name, ...); };\n"
       "  (2) add a member  template <class V> void trackable(V& v) { v(\"name\", name); ... }\n"
       "  (3) make T a plain aggregate (public members, no constructors);\n"
-      "  or, for a tensor type, specialize ckpt::tensor_traits<T> (see tensor_traits.hpp).");
+      "  (4) for a container, specialize ckpt::container_traits<T>, e.g. for a sequence\n"
+      "      template <> struct ckpt::container_traits<T> {\n"
+      "        static constexpr auto kind = ckpt::container_kind::sequence;\n"
+      "        static void for_each(auto& c, auto&& visit) { for (auto& x : c) visit(x); }\n"
+      "        static void rebuild(T& c, std::size_t count) { c.resize(count); } };\n"
+      "      (maps and optional children: see ckpt/reflect/container_traits.hpp);\n"
+      "  (5) for a tensor type, specialize ckpt::tensor_traits<T> (see tensor_traits.hpp).");
+  if constexpr (container<T>) require_container_shape<T>();
 }
 
 // Appends "/name" for the duration of a child's visit.
@@ -94,15 +75,21 @@ void walk_leaves(const T& object, path_builder& path, OnLeaf& on_leaf) {
   require_serializable<T>();
   if constexpr (leaf<T>) {
     on_leaf(path.str(), tensor_traits<T>::view(object));
-  } else if constexpr (indexed_children<T>) {
-    for (std::size_t i = 0; i < object.size(); ++i)
-      path.child(std::to_string(i), [&] { walk_leaves(object[i], path, on_leaf); });
-  } else if constexpr (keyed_children<T>) {
-    for (const auto& child : object)
-      path.child(child.first, [&] { walk_leaves(child.second, path, on_leaf); });
-  } else if constexpr (optional_child<T>) {
-    if (object) walk_leaves(*object, path, on_leaf);
-  } else if constexpr (record<T>) {
+  } else if constexpr (complete_container<T>) {
+    using traits = container_traits<T>;
+    if constexpr (kind_of<T> == container_kind::sequence) {
+      std::size_t index = 0;
+      traits::for_each(object, [&](const auto& child) {
+        path.child(std::to_string(index++), [&] { walk_leaves(child, path, on_leaf); });
+      });
+    } else if constexpr (kind_of<T> == container_kind::map) {
+      traits::for_each(object, [&](std::string_view key, const auto& child) {
+        path.child(key, [&] { walk_leaves(child, path, on_leaf); });
+      });
+    } else {
+      traits::for_each(object, [&](const auto& child) { walk_leaves(child, path, on_leaf); });
+    }
+  } else if constexpr (record<T> && !container<T>) {
     // Saving never modifies: trackable() is written once for both directions, so it is non-const.
     for_each_field(const_cast<T&>(object), [&](std::string_view name, const auto& member) {
       path.child(name, [&] { walk_leaves(member, path, on_leaf); });
@@ -133,7 +120,8 @@ class key_index {
     return it->second;
   }
 
-  // Distinct names of the children stored under `path`, in key order.
+  // Distinct names of the children stored under `path`, sorted. Sorting the paths does not sort
+  // the names: "a-b/x" sorts before "a/x" ('-' < '/') although "a" < "a-b".
   std::vector<std::string> children(const std::string& path) const {
     const std::string prefix = path.empty() ? std::string() : path + '/';
     std::vector<std::string> names;
@@ -142,6 +130,8 @@ class key_index {
       std::string_view name = rest.substr(0, rest.find('/'));
       if (names.empty() || names.back() != name) names.emplace_back(name);
     }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
     return names;
   }
 
@@ -193,6 +183,43 @@ inline std::size_t count_indexed(const key_index& keys, const std::string& path)
 }
 
 template <class T>
+void plan_load(T& object, path_builder& path, const key_index& keys, load_plan& plan);
+
+// A container's rebuild may throw ckpt::error; it then names the container's path.
+template <class T, class Stored>
+void rebuild_container(T& object, const Stored& stored, const path_builder& path) {
+  try {
+    container_traits<T>::rebuild(object, stored);
+  } catch (error& e) {
+    e.with_key(path.str());
+    throw;
+  }
+}
+
+// Rebuilds a container from what the file holds under its path, then plans its children.
+template <class T>
+void plan_container(T& object, path_builder& path, const key_index& keys, load_plan& plan) {
+  using traits = container_traits<T>;
+  if constexpr (kind_of<T> == container_kind::sequence) {
+    if constexpr (rebuilds_from_count<T>)
+      rebuild_container(object, count_indexed(keys, path.str()), path);
+    std::size_t index = 0;
+    traits::for_each(object, [&](auto& child) {
+      path.child(std::to_string(index++), [&] { plan_load(child, path, keys, plan); });
+    });
+  } else if constexpr (kind_of<T> == container_kind::map) {
+    const std::vector<std::string> names = keys.children(path.str());
+    rebuild_container(object, std::span<const std::string>(names), path);
+    traits::for_each(object, [&](std::string_view key, auto& child) {
+      path.child(key, [&] { plan_load(child, path, keys, plan); });
+    });
+  } else {
+    rebuild_container(object, keys.holds(path.str()), path);
+    traits::for_each(object, [&](auto& child) { plan_load(child, path, keys, plan); });
+  }
+}
+
+template <class T>
 void plan_load(T& object, path_builder& path, const key_index& keys, load_plan& plan) {
   require_serializable<T>();
   if constexpr (leaf<T>) {
@@ -204,22 +231,9 @@ void plan_load(T& object, path_builder& path, const key_index& keys, load_plan& 
     plan.bindings.push_back(
         {*entry, path.str(), tensor_traits<T>::view(object).dtype,
          [&object](dtype d, const shape& s) { return tensor_traits<T>::prepare(object, d, s); }});
-  } else if constexpr (indexed_children<T>) {
-    if constexpr (is_vector<T>::value) object.resize(count_indexed(keys, path.str()));
-    for (std::size_t i = 0; i < object.size(); ++i)
-      path.child(std::to_string(i), [&] { plan_load(object[i], path, keys, plan); });
-  } else if constexpr (keyed_children<T>) {
-    object.clear();
-    for (const auto& name : keys.children(path.str()))
-      path.child(name, [&] { plan_load(object[name], path, keys, plan); });
-  } else if constexpr (optional_child<T>) {
-    if (!keys.holds(path.str())) {
-      object.reset();
-      return;
-    }
-    if (!object) object.emplace();
-    plan_load(*object, path, keys, plan);
-  } else if constexpr (record<T>) {
+  } else if constexpr (complete_container<T>) {
+    plan_container(object, path, keys, plan);
+  } else if constexpr (record<T> && !container<T>) {
     for_each_field(object, [&](std::string_view name, auto& member) {
       path.child(name, [&] { plan_load(member, path, keys, plan); });
     });
