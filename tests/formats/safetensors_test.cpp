@@ -85,18 +85,14 @@ struct Tiny {
 
 }  // namespace
 
-TEST_CASE("the shared model round-trips through a safetensors file", "[safetensors]") {
+// The round trip itself is tests/roundtrip's; here is how the shared model lies in the file.
+TEST_CASE("the shared model's header and bytes are laid out as the specification says",
+          "[safetensors]") {
   scratch_dir dir("ckpt-safetensors");
   const fs::path path = dir / "model.safetensors";
   const Model original = make_model({.strings = false, .complex = false});
   ckpt::save(original, path);
   CHECK(dir.file_count() == 1);  // no temporary left behind
-
-  Model loaded;
-  ckpt::load(loaded, path);
-  CHECK(loaded == original);
-  CHECK(same_bits(loaded.scalars.f16, original.scalars.f16));
-  CHECK(same_bits(loaded.blocks[0].norm.beta[0], -0.0));
 
   // The header an independent JSON parser sees: dotted names, dtype names, tiled offsets.
   const std::string bytes = read_bytes(path);

@@ -58,7 +58,8 @@ void check_with_tfverify(const fs::path& prefix, bool object_based) {
 
 }  // namespace
 
-TEST_CASE("the shared model round-trips through TF2 and TF1 checkpoints", "[tf]") {
+// The round trip itself is tests/roundtrip's; here the independent checker reads what was written.
+TEST_CASE("TF2 and TF1 checkpoints of the shared model pass tfverify", "[tf]") {
   const Model original = make_model({.strings = true, .complex = true});
   for (const std::string format : {"tf", "tf1"}) {
     DYNAMIC_SECTION(format) {
@@ -67,9 +68,6 @@ TEST_CASE("the shared model round-trips through TF2 and TF1 checkpoints", "[tf]"
       ckpt::save(original, prefix, {.format = format});
       CHECK(files_in(dir.path()) ==
             std::vector<std::string>{"model.ckpt.data-00000-of-00001", "model.ckpt.index"});
-      Model loaded;
-      ckpt::load(loaded, prefix);
-      CHECK(loaded == original);
       ckpt::reader r(prefix);
       CHECK(r.format() == format);
       check_with_tfverify(prefix, format == "tf");

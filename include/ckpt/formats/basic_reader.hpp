@@ -1,6 +1,7 @@
 #pragma once
 // The part of a format_reader every format shares: it owns the entries and the metadata, and
-// checks once, for every format, that a read names an entry and gives room of its dtype and size.
+// checks once, for every format, that a read names an entry and gives room of its dtype, shape
+// and size.
 // A format fills entries_ (and metadata_) and implements read_entry().
 
 #include <cstddef>
@@ -25,6 +26,10 @@ class basic_reader : public format_reader {
       throw error(errc::dtype_mismatch,
                   "stored as " + describe(e.dtype) + ", read into " + describe(out.dtype), file_,
                   e.name);
+    if (out.shape != e.shape)
+      throw error(errc::shape_mismatch,
+                  "stored shape " + to_string(e.shape) + ", read into " + to_string(out.shape),
+                  file_, e.name);
     if (e.dtype == dtype::string) {
       if (out.strings.size() != num_elements(e.shape))
         throw error(errc::shape_mismatch,

@@ -30,10 +30,8 @@ inline format_info info() {
                 const save_options& o) -> std::unique_ptr<format_writer> {
     return std::make_unique<writer>(p, o);
   };
-  f.capabilities.dtypes = {dtype::float16, dtype::bfloat16,  dtype::float32,    dtype::float64,
-                           dtype::int8,    dtype::int16,     dtype::int32,      dtype::int64,
-                           dtype::uint8,   dtype::uint16,    dtype::uint32,     dtype::uint64,
-                           dtype::bool_,   dtype::complex64, dtype::complex128, dtype::string};
+  for (const auto& row : ckpt::detail::dtype_table)
+    if (rule_for(row.type).kind != value_kind::unsupported) f.capabilities.dtypes.push_back(row.type);
   return f;
 }
 

@@ -34,6 +34,7 @@
 #include "ckpt/core/options.hpp"
 #include "ckpt/core/shape.hpp"
 #include "ckpt/core/tensor_view.hpp"
+#include "ckpt/formats/basic_reader.hpp"
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/registry.hpp"
 #include "ckpt/io/atomic_file.hpp"
@@ -492,45 +493,27 @@ inline bool detect(const std::filesystem::path& path) noexcept {
   return n >= 2 && n <= static_cast<std::uint64_t>(st.st_size) - 8 && head[8] == std::byte{'{'};
 }
 
-class reader final : public format_reader {
+class reader final : public basic_reader {
  public:
-  reader(const std::filesystem::path& path, const load_options& options = {}) : file_(path) {
+  reader(const std::filesystem::path& path, const load_options& options = {})
+      : basic_reader(path.string()), mapping_(path) {
     if constexpr (std::endian::native != std::endian::little)
       throw error(errc::unsupported,
-                  "safetensors stores little-endian data; this host is big-endian", file_.name());
+                  "safetensors stores little-endian data; this host is big-endian",
+                  mapping_.name());
     parse(options.limits);
   }
 
   std::string format() const override { return "safetensors"; }
-  const std::vector<entry>& entries() const override { return entries_; }
-  std::map<std::string, std::string> metadata() const override { return metadata_; }
 
   // Where entry `index`'s bytes start in the file.
   std::uint64_t file_offset(std::size_t index) const { return begins_.at(index); }
-
-  void read(std::size_t index, const mutable_tensor_view& out) override {
-    const entry& e = checked(index);
-    if (out.dtype != e.dtype)
-      throw error(errc::dtype_mismatch,
-                  "stored as " + describe(e.dtype) + ", read into " + describe(out.dtype),
-                  file_.name(), e.name);
-    if (out.bytes.size() != e.bytes)
-      throw error(errc::shape_mismatch,
-                  "stored tensor " + to_string(e.shape) + " has " + std::to_string(e.bytes) +
-                      " bytes but the destination has " + std::to_string(out.bytes.size()),
-                  file_.name(), e.name);
-    if (e.bytes == 0) return;
-    std::memcpy(out.bytes.data(), file_.bytes().data() + begins_[index], e.bytes);
-    // Any byte but 0 and 1 in a C++ bool is undefined behaviour; numpy reads nonzero as true.
-    if (e.dtype == dtype::bool_)
-      for (auto& b : out.bytes) b = b == std::byte{0} ? std::byte{0} : std::byte{1};
-  }
 
   // The bytes in the mapping, valid while this reader lives. Nothing when they cannot be used as
   // typed elements in place: misaligned (another writer's layout), or bools other than 0 and 1.
   std::optional<tensor_view> view(std::size_t index) override {
     const entry& e = checked(index);
-    const std::span<const std::byte> bytes = file_.bytes().subspan(begins_[index], e.bytes);
+    const std::span<const std::byte> bytes = mapping_.bytes().subspan(begins_[index], e.bytes);
     const std::size_t alignment = std::max<std::size_t>(1, detail::alignment_of(e.dtype));
     if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignment != 0) return std::nullopt;
     if (e.dtype == dtype::bool_ &&
@@ -540,20 +523,23 @@ class reader final : public format_reader {
   }
 
  private:
-  const entry& checked(std::size_t index) const {
-    if (index >= entries_.size())
-      throw error(errc::missing_key, "no entry number " + std::to_string(index), file_.name());
-    return entries_[index];
+  void read_entry(std::size_t index, const mutable_tensor_view& out) override {
+    const entry& e = entries_[index];
+    if (e.bytes == 0) return;
+    std::memcpy(out.bytes.data(), mapping_.bytes().data() + begins_[index], e.bytes);
+    // Any byte but 0 and 1 in a C++ bool is undefined behaviour; numpy reads nonzero as true.
+    if (e.dtype == dtype::bool_)
+      for (auto& b : out.bytes) b = b == std::byte{0} ? std::byte{0} : std::byte{1};
   }
 
   void parse(const load_limits& limits) {
-    const std::string& name = file_.name();
-    const std::uint64_t size = file_.size();
+    const std::string& name = mapping_.name();
+    const std::uint64_t size = mapping_.size();
     if (size < 8)
       throw error(errc::bad_format,
                   "file is " + std::to_string(size) + " bytes, shorter than the 8-byte header size",
                   name);
-    const std::uint64_t n = detail::load_le64(file_.bytes().data());
+    const std::uint64_t n = detail::load_le64(mapping_.bytes().data());
     if (n > UINT64_MAX - 8)
       throw error(errc::bad_format, "header size " + std::to_string(n) + " overflows 8 + N", name,
                   {}, 0);
@@ -567,7 +553,7 @@ class reader final : public format_reader {
                   "header size " + std::to_string(n) + " runs past the end of the " +
                       std::to_string(size) + "-byte file (truncated?)",
                   name, {}, 0);
-    const auto* header = reinterpret_cast<const char*>(file_.bytes().data() + 8);
+    const auto* header = reinterpret_cast<const char*>(mapping_.bytes().data() + 8);
     if (n == 0 || header[0] != '{')
       throw error(errc::bad_format, "header does not begin with '{'", name, {}, 8);
 
@@ -647,14 +633,12 @@ class reader final : public format_reader {
     const auto dup =
         std::adjacent_find(names.begin(), names.end(), [](auto* a, auto* b) { return *a == *b; });
     if (dup != names.end())
-      throw error(errc::bad_format, "the header names this tensor twice", file_.name(),
+      throw error(errc::bad_format, "the header names this tensor twice", mapping_.name(),
                   detail::shortened(**dup));
   }
 
-  mapped_file file_;
-  std::vector<entry> entries_;
+  mapped_file mapping_;
   std::vector<std::uint64_t> begins_;  // file offsets, parallel to entries_
-  std::map<std::string, std::string> metadata_;
 };
 
 class writer final : public format_writer {
@@ -835,8 +819,10 @@ inline format_info info() {
   f.capabilities.dtypes = {dtype::float16, dtype::bfloat16, dtype::float32, dtype::float64,
                            dtype::int8,    dtype::int16,    dtype::int32,   dtype::int64,
                            dtype::uint8,   dtype::uint16,   dtype::uint32,  dtype::uint64,
-                           dtype::bool_,   dtype::complex64};
+                           dtype::bool_,   dtype::complex64, dtype::float8_e5m2,
+                           dtype::float8_e4m3fn, dtype::float8_e4m3fnuz, dtype::float8_e5m2fnuz};
   f.capabilities.refused_key_characters = ".";  // the separator of stored names
+  f.capabilities.keeps_order = false;  // sorted by alignment, then name, as the reference writes
   return f;
 }
 

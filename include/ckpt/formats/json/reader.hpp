@@ -27,6 +27,7 @@
 #include "ckpt/core/options.hpp"
 #include "ckpt/core/shape.hpp"
 #include "ckpt/core/tensor_view.hpp"
+#include "ckpt/formats/basic_reader.hpp"
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/json/text.hpp"
 #include "ckpt/io/atomic_file.hpp"
@@ -859,9 +860,10 @@ class document_parser {
   std::optional<error> fatal_;    // a syntax error or exceeded limit: the parse stopped here
 };
 
-class reader final : public format_reader {
+class reader final : public basic_reader {
  public:
-  reader(const std::filesystem::path& path, const load_options& options) : file_(path.string()) {
+  reader(const std::filesystem::path& path, const load_options& options)
+      : basic_reader(path.string()) {
     const std::string text = read_whole_file(path, options.limits.max_header_bytes);
     document_parser parser(file_, text.size(), options.limits);
     const bool parsed = nlohmann::json::sax_parse(text.data(), text.data() + text.size(), &parser,
@@ -874,52 +876,25 @@ class reader final : public format_reader {
   }
 
   std::string format() const override { return "json"; }
-  const std::vector<entry>& entries() const override { return entries_; }
-  std::map<std::string, std::string> metadata() const override { return metadata_; }
-
-  void read(std::size_t index, const mutable_tensor_view& out) override {
-    const entry& e = at(index);
-    const stored_values& v = values_[index];
-    if (out.dtype != e.dtype)
-      throw error(
-          errc::dtype_mismatch,
-          "stored as " + ckpt::describe(e.dtype) + ", asked for " + ckpt::describe(out.dtype),
-          file_, e.name);
-    if (out.shape != e.shape)
-      throw error(errc::shape_mismatch,
-                  "stored shape " + to_string(e.shape) + ", asked for " + to_string(out.shape),
-                  file_, e.name);
-    if (e.dtype == dtype::string) {
-      if (out.strings.size() != v.strings.size())
-        throw error(errc::shape_mismatch, "the output holds the wrong number of strings", file_,
-                    e.name);
-      std::copy(v.strings.begin(), v.strings.end(), out.strings.begin());
-      return;
-    }
-    if (out.bytes.size() != v.bytes.size())
-      throw error(errc::shape_mismatch, "the output holds the wrong number of bytes", file_,
-                  e.name);
-    if (!v.bytes.empty()) std::memcpy(out.bytes.data(), v.bytes.data(), v.bytes.size());
-  }
 
   // Values are decoded at open into the layout views use, so they can be shown without a copy.
   std::optional<tensor_view> view(std::size_t index) override {
-    const entry& e = at(index);
+    const entry& e = checked(index);
     const stored_values& v = values_[index];
     return tensor_view{e.dtype, e.shape, v.bytes, v.strings};
   }
 
  private:
-  const entry& at(std::size_t index) const {
-    if (index >= entries_.size())
-      throw error(errc::missing_key, "no entry number " + std::to_string(index), file_);
-    return entries_[index];
+  void read_entry(std::size_t index, const mutable_tensor_view& out) override {
+    const stored_values& v = values_[index];
+    if (out.dtype == dtype::string) {
+      std::copy(v.strings.begin(), v.strings.end(), out.strings.begin());
+    } else if (!v.bytes.empty()) {
+      std::memcpy(out.bytes.data(), v.bytes.data(), v.bytes.size());
+    }
   }
 
-  std::string file_;
-  std::vector<entry> entries_;
   std::vector<stored_values> values_;
-  std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace ckpt::json_format

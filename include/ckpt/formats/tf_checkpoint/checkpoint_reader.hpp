@@ -19,6 +19,7 @@
 
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
+#include "ckpt/formats/basic_reader.hpp"
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/object_graph.hpp"
@@ -26,10 +27,12 @@
 
 namespace ckpt::tf_checkpoint {
 
-class checkpoint_reader final : public format_reader {
+class checkpoint_reader final : public basic_reader {
  public:
   checkpoint_reader(const std::filesystem::path& path, const load_options& options)
-      : bundle_(resolve_prefix(path), options.limits), verify_(options.verify_checksums) {
+      : basic_reader(index_file(resolve_prefix(path)).string()),
+        bundle_(resolve_prefix(path), options.limits),
+        verify_(options.verify_checksums) {
     std::map<std::string, std::string> paths;  // key -> canonical path, from the graph
     const bundle_entry* graph_entry = bundle_.find(object_graph_key);
     if (graph_entry) {
@@ -67,17 +70,13 @@ class checkpoint_reader final : public format_reader {
   }
 
   std::string format() const override { return graph_ ? "tf" : "tf1"; }
-  const std::vector<entry>& entries() const override { return entries_; }
   const bundle_reader& bundle() const noexcept { return bundle_; }
   const std::optional<object_graph>& graph() const noexcept { return graph_; }
 
-  void read(std::size_t index, const mutable_tensor_view& out) override {
-    bundle_.read(*stored_.at(index), out, verify_);
-  }
-
   // In place when the data file holds the tensor whole and aligned for its elements.
   std::optional<tensor_view> view(std::size_t index) override {
-    const bundle_entry& e = *stored_.at(index);
+    checked(index);
+    const bundle_entry& e = *stored_[index];
     if (e.is_sliced() || e.dtype == dtype::string || element_size(e.dtype) == 0)
       return std::nullopt;
     const auto bytes = bundle_.stored_bytes(e);
@@ -90,16 +89,20 @@ class checkpoint_reader final : public format_reader {
   }
 
   ckpt::checksum_status verify(std::size_t index) override {
-    return bundle_.verify(*stored_.at(index)) == tf_checkpoint::checksum_status::ok
+    checked(index);
+    return bundle_.verify(*stored_[index]) == tf_checkpoint::checksum_status::ok
                ? ckpt::checksum_status::ok
                : ckpt::checksum_status::mismatch;
   }
 
  private:
+  void read_entry(std::size_t index, const mutable_tensor_view& out) override {
+    bundle_.read(*stored_[index], out, verify_);
+  }
+
   bundle_reader bundle_;
   bool verify_ = true;
   std::optional<object_graph> graph_;
-  std::vector<entry> entries_;
   std::vector<const bundle_entry*> stored_;  // stored_[i] backs entries_[i]
 };
 

@@ -7,7 +7,7 @@
 // non-printable and non-ASCII bytes, doubles as Python's repr), so a state file read and written
 // back is byte-identical. Reading accepts the text format TensorFlow's reader accepts for this
 // message, with two stricter rules for hostile files: a singular field given twice and a string
-// holding a NUL byte or invalid UTF-8 are errors. formats/tf_checkpoint/MANAGER.md has the
+// holding a NUL byte or invalid UTF-8 are errors. docs/MANAGER.md has the
 // details.
 
 #include <fnmatch.h>
