@@ -1,38 +1,55 @@
 #!/usr/bin/env bash
-# Installs what ckpt needs, then builds and runs the whole test suite twice: with g++ (warnings
-# are errors), and with clang under AddressSanitizer and UndefinedBehaviorSanitizer.
-# The sanitizer pass also runs each libFuzzer target for CKPT_FUZZ_SECONDS (default 30) from its
-# seed corpus. CKPT_SANITIZERS=0 skips the second pass.
+# Installs what the tests need, then builds and runs the whole test suite twice: with g++ in
+# build/ (Release, warnings are errors; the package tests run here, once), and with clang under
+# AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitize/, which also runs each
+# libFuzzer target for CKPT_FUZZ_SECONDS (default 30; the TensorFlow .index parser at least 60)
+# from its seed corpus, the fuzzers side by side. CKPT_SANITIZERS=0 skips the second pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh test
 jobs=$(nproc)
+# Every independent checker was just installed: a test that finds one missing fails.
+export CKPT_REQUIRE_CHECKERS=1
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCKPT_WITH_HDF5=ON \
+  -DCKPT_BUILD_TESTS=ON -DCKPT_BUILD_BENCHMARKS=ON -DCKPT_PACKAGE_TESTS=ON
 cmake --build build -j "$jobs"
 ctest --test-dir build -j "$jobs" --output-on-failure
 
 if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
-    -DCKPT_SANITIZE=address,undefined -DCKPT_BUILD_BENCHMARKS=OFF -DCKPT_BUILD_FUZZERS=ON
+    -DCKPT_SANITIZE=address,undefined -DCKPT_WITH_HDF5=ON -DCKPT_BUILD_TESTS=ON -DCKPT_BUILD_BENCHMARKS=OFF \
+    -DCKPT_BUILD_FUZZERS=ON -DCKPT_PACKAGE_TESTS=OFF
   cmake --build build-sanitize -j "$jobs"
 
-  for fuzzer in build-sanitize/tests/fuzz/fuzz_*; do
-    [ -f "$fuzzer" ] || continue
-    format=${fuzzer##*/fuzz_}
-    work=$(mktemp -d)
-    seconds=${CKPT_FUZZ_SECONDS:-30}
+  seconds=${CKPT_FUZZ_SECONDS:-30}
+  fuzz_run() {  # fuzz_run FUZZER: runs it; on failure its log's end is shown and the crash input kept
+    local fuzzer=$1 format=${1##*/fuzz_} time=$seconds work
     # The TensorBundle parser (.index + data) is fuzzed for at least a minute.
-    if [ "$format" = tf_checkpoint ] && [ "$seconds" -lt 60 ]; then seconds=60; fi
-    if ! "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-        -malloc_limit_mb=512 "$work" "tests/fuzz/corpus/$format" >"$work.log" 2>&1; then
+    if [ "$format" = tf_checkpoint ] && [ "$time" -lt 60 ]; then time=60; fi
+    work=$(mktemp -d)
+    mkdir "$work/corpus"
+    if ! "$fuzzer" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+        -artifact_prefix="$work/" "$work/corpus" "tests/fuzz/corpus/$format" >"$work.log" 2>&1 </dev/null; then
       tail -n 60 "$work.log"
-      echo "fuzz_$format: FAILED (crash input in $PWD)"
-      exit 1
+      echo "fuzz_$format: FAILED (crash input in $work)"
+      return 1
     fi
     echo "fuzz_$format: $(grep -E '^Done [0-9]+ runs' "$work.log")"
     rm -rf "$work" "$work.log"
+  }
+  # The fuzzers run side by side, one per core, the longest first.
+  failures=$(mktemp -d)
+  declare -A started=()
+  for fuzzer in build-sanitize/tests/fuzz/fuzz_tf_checkpoint build-sanitize/tests/fuzz/fuzz_*; do
+    if [ ! -f "$fuzzer" ] || [ ! -x "$fuzzer" ] || [ -n "${started[$fuzzer]:-}" ]; then continue; fi
+    started[$fuzzer]=1
+    (fuzz_run "$fuzzer" || touch "$failures/failed") &
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
   done
+  wait
+  if [ -e "$failures/failed" ]; then exit 1; fi
+  rm -rf "$failures"
 
   # Last, so the suite's summary closes the output.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

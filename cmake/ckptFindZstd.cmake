@@ -1,0 +1,37 @@
+# Finds libzstd (the HDF5 zstd filter, and nothing else in ckpt, uses it) as the imported target
+# ckpt_zstd::zstd and sets CKPT_ZSTD_FOUND. zstd's own CMake package names its target after the
+# kind of library it found (zstd::libzstd_shared or zstd::libzstd_static); this target hides that
+# choice, and pkg-config or a plain library search stand in where zstd's package is not installed.
+if(TARGET ckpt_zstd::zstd)
+  set(CKPT_ZSTD_FOUND TRUE)
+  return()
+endif()
+
+find_package(zstd QUIET CONFIG)
+if(TARGET zstd::libzstd_shared)
+  set(CKPT_ZSTD_LINK zstd::libzstd_shared)
+elseif(TARGET zstd::libzstd_static)
+  set(CKPT_ZSTD_LINK zstd::libzstd_static)
+else()
+  find_package(PkgConfig QUIET)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(CKPT_ZSTD_PC QUIET libzstd)
+  endif()
+  find_path(CKPT_ZSTD_INCLUDE_DIR zstd.h HINTS ${CKPT_ZSTD_PC_INCLUDE_DIRS})
+  find_library(CKPT_ZSTD_LIBRARY NAMES zstd HINTS ${CKPT_ZSTD_PC_LIBRARY_DIRS})
+  mark_as_advanced(CKPT_ZSTD_INCLUDE_DIR CKPT_ZSTD_LIBRARY)
+  if(CKPT_ZSTD_INCLUDE_DIR AND CKPT_ZSTD_LIBRARY)
+    set(CKPT_ZSTD_LINK "${CKPT_ZSTD_LIBRARY}")
+  endif()
+endif()
+
+if(CKPT_ZSTD_LINK)
+  add_library(ckpt_zstd::zstd INTERFACE IMPORTED)
+  set_target_properties(ckpt_zstd::zstd PROPERTIES INTERFACE_LINK_LIBRARIES "${CKPT_ZSTD_LINK}")
+  if(CKPT_ZSTD_INCLUDE_DIR)
+    set_target_properties(ckpt_zstd::zstd PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${CKPT_ZSTD_INCLUDE_DIR}")
+  endif()
+  set(CKPT_ZSTD_FOUND TRUE)
+else()
+  set(CKPT_ZSTD_FOUND FALSE)
+endif()
