@@ -346,9 +346,51 @@ TEST_CASE("TF errors exit 1 with the message on stderr", "[cli][tf]") {
     CHECK(e.code() == ckpt::errc::bad_format);
   }
 
-  // Into a directory that does not exist: nothing written, the target named.
+  // Below a file, where no directory can be made: nothing written, the target named.
+  const auto blocked = s / "cut.index" / "out";
+  const auto r = run_ckpt("convert " + prefix.string() + " " + blocked.string());
+  CHECK(r.status == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find(blocked.string()) != std::string::npos);
+}
+
+TEST_CASE("convert into directories that do not exist makes them, as TensorFlow's save does",
+          "[cli][tf]") {
+  const fs::path prefix = fixtures / "tf/tf_half_plus_two_v1/variables/variables";
+  if (!fs::exists(prefix.string() + ".index")) {
+    WARN("SKIPPED: fixture tf_half_plus_two_v1 is missing");
+    return;
+  }
+  scratch_dir s("ckpt-cli-tf");
   const auto nowhere = s / "no" / "such" / "dir" / "out";
   const auto r = run_ckpt("convert " + prefix.string() + " " + nowhere.string());
-  CHECK(r.status == 1);
-  CHECK(r.err.find(nowhere.parent_path().string()) != std::string::npos);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(slurp(nowhere.string() + ".index") == slurp(prefix.string() + ".index"));
+  CHECK(run_ckpt("verify " + nowhere.string()).status == 0);
+}
+
+TEST_CASE("inspect and verify a CheckpointManager directory read its latest checkpoint",
+          "[cli][tf]") {
+  for (const auto& [dir, latest] :
+       {std::pair{fixtures / "tf/eos_checkpoint_manager", std::string("ckpt-5")},
+        std::pair{fixtures / "tf/tf_trt_mnist_ckpt", std::string("model.ckpt-46900")}}) {
+    if (!fs::exists(dir / "checkpoint")) {
+      WARN("SKIPPED: fixture " << dir.string() << " is missing");
+      continue;
+    }
+    INFO(dir.string());
+    const std::string chosen = (dir / latest).string();
+    const auto r = run_ckpt("inspect " + dir.string());
+    CHECK(r.status == 0);
+    // stdout is the latest checkpoint's listing byte for byte; the choice is noted on stderr.
+    CHECK(r.out == run_ckpt("inspect " + chosen).out);
+    CHECK(r.err.find("latest checkpoint " + chosen) != std::string::npos);
+    const auto j = run_ckpt("inspect --json " + dir.string());
+    REQUIRE(j.status == 0);
+    CHECK(json::parse(j.out)["checkpoint"] == chosen);
+    const auto v = run_ckpt("verify " + dir.string());
+    CHECK(v.status == 0);
+    CHECK(v.out.starts_with(chosen + ": OK (tf"));
+  }
 }
