@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Including a format's header registers it: these are the formats the tool knows. Everything
 // else in the tool reaches formats through the registry only.
 

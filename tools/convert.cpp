@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt convert: a checkpoint copied into another file, in the same or another format.
 
 #include <cstdio>

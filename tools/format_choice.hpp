@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The format a command line names, with errors that name its flags. Formats are known only
 // through the registry (ckpt::registered_formats): the tool has no list of its own.

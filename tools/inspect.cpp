@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt inspect: what a checkpoint holds, as a table, the format's own listing, or JSON.
 
 #include <algorithm>

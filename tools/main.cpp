@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt: inspect, convert and verify checkpoints in any format ckpt reads.
 // `ckpt help` lists the verbs, `ckpt VERB --help` a verb's options.
 

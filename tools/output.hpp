@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How the tool spells stored values and names: as the JSON format spells them
 // (formats/json/README.md), so NaN, infinities, negative zero and bytes that are not UTF-8 stay

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The tool's verbs. Each lives in its own file; main() only dispatches.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt verify: read every entry and check every checksum the format keeps.
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Runs the built `ckpt` tool as a user would and returns its exit status, stdout and stderr.
 // The tool is found through CKPT_BUILD_DIR (set by ctest for every test program). Each call

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ckpt tool on real TensorFlow checkpoints: inspect prints what inspect_checkpoint prints
 // (checked against the independent checker's reports), --tensor and --json, verify on good and
 // damaged bundles, convert keeping TF's bytes, and a round trip through safetensors.

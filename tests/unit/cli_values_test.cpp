@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // `ckpt inspect --values`: every stored value stays distinguishable (NaN, infinities, -0.0, bytes
 // that are not UTF-8, spelled as the JSON format spells them), and big tensors are abbreviated as
 // numpy prints them unless --all-values asks for everything.
