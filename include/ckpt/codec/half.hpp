@@ -170,13 +170,12 @@ __attribute__((target("avx2"))) inline void avx2_bf16_to_f32(const bfloat16* src
 
 // ---- AVX-512, 16 lanes; tails use masked loads/stores, which never touch masked-off memory ----
 
-// GCC 12's own AVX-512 intrinsics start from _mm512_undefined_*() and trip false
-// -W(maybe-)uninitialized warnings once inlined (GCC PR 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
+// GCC 12's own AVX-512 intrinsics start from _mm512_undefined_*() and, once inlined, trip false
+// -W(maybe-)uninitialized warnings (GCC PR 105593). A diagnostic pragma around the kernels does not
+// hold when this header comes from a precompiled header, so the kernels call the zero-masking
+// forms with every lane selected instead: they start from zero and compile to the same unmasked
+// instructions.
+inline constexpr __mmask16 all_lanes = 0xffff;
 
 inline __mmask16 tail_mask(std::size_t count) noexcept {
   return static_cast<__mmask16>((1u << count) - 1u);  // count < 16
@@ -186,12 +185,14 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f32_to_f
     const float* src, float16* dst, std::size_t n) noexcept {
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    const __m256i h =
+        _mm512_maskz_cvtps_ph(all_lanes, _mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), h);
   }
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    const __m256i h = _mm512_cvtps_ph(_mm512_maskz_loadu_ps(m, src + i), _MM_FROUND_TO_NEAREST_INT);
+    const __m256i h = _mm512_maskz_cvtps_ph(all_lanes, _mm512_maskz_loadu_ps(m, src + i),
+                                            _MM_FROUND_TO_NEAREST_INT);
     _mm256_mask_storeu_epi16(dst + i, m, h);
   }
 }
@@ -201,11 +202,12 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f16_to_f
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
-    _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(h));
+    _mm512_storeu_ps(dst + i, _mm512_maskz_cvtph_ps(all_lanes, h));
   }
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(dst + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + i)));
+    _mm512_mask_storeu_ps(dst + i, m,
+                          _mm512_maskz_cvtph_ps(all_lanes, _mm256_maskz_loadu_epi16(m, src + i)));
   }
 }
 
@@ -213,10 +215,10 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512i avx512_bf16_
     __m512i u) noexcept {
   const __m512i abs = _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff));
   const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(abs, _mm512_set1_epi32(0x7f800000));
-  const __m512i high = _mm512_srli_epi32(u, 16);
+  const __m512i high = _mm512_maskz_srli_epi32(all_lanes, u, 16);
   const __m512i bias =
       _mm512_add_epi32(_mm512_and_si512(high, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7fff));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(u, bias), 16);
+  const __m512i rounded = _mm512_maskz_srli_epi32(all_lanes, _mm512_add_epi32(u, bias), 16);
   return _mm512_mask_or_epi32(rounded, is_nan, high, _mm512_set1_epi32(0x40));
 }
 
@@ -225,7 +227,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f32_to_b
   std::size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m512i r = avx512_bf16_round(_mm512_loadu_si512(src + i));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtepi32_epi16(r));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
+                        _mm512_maskz_cvtepi32_epi16(all_lanes, r));
   }
   if (i < n) {
     const __mmask16 m = tail_mask(n - i);
@@ -236,7 +239,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_f32_to_b
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 avx512_bf16_widen(
     __m256i h) noexcept {
-  const __m512i w = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
+  const __m512i w =
+      _mm512_maskz_slli_epi32(all_lanes, _mm512_maskz_cvtepu16_epi32(all_lanes, h), 16);
   const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(
       _mm512_and_si512(w, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
   return _mm512_castsi512_ps(_mm512_mask_or_epi32(w, is_nan, w, _mm512_set1_epi32(0x00400000)));
@@ -254,10 +258,6 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) inline void avx512_bf16_to_
     _mm512_mask_storeu_ps(dst + i, m, avx512_bf16_widen(_mm256_maskz_loadu_epi16(m, src + i)));
   }
 }
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 #endif  // CKPT_HALF_X86_SIMD
 
