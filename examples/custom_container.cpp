@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Your own container: specialize ckpt::container_traits once and its children are saved and loaded
 // in every format, like those of std::vector or std::map, with no change to the library. Here a
 // fixed-capacity ring buffer keeps the last few snapshots of a layer; its children are stored as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A container_traits specialization of kind map without rebuild: the message names the function
 // to add.
 // expect: container_traits<C> of kind map needs  static void rebuild

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A class with a constructor is no aggregate, and it has neither a descriptor nor trackable().
 // expect: ckpt: this type is not serializable.*specialize ckpt::container_traits<T>
 #include "ckpt/api.hpp"

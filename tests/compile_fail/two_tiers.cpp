@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A descriptor and a trackable() member for one type: which names win is not guessed.
 // expect: has both a ckpt::fields<T> specialization and a trackable
 #include "ckpt/api.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A container the library does not know (std::list) gets the message that names
 // ckpt::container_traits, not a failure deep inside the walkers.
 // expect: ckpt: this type is not serializable.*for a container, specialize

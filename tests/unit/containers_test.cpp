@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Containers through ckpt::container_traits: the standard ones added on it (unordered_map, deque,
 // unique_ptr, shared_ptr) and user types adapted without library edits, saved and loaded through
 // real files.

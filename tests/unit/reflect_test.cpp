@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The generic machinery: reflection tiers, containers, paths, strict and lenient loads, renaming
 // and conversion, through an in-memory format so no file format is involved.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Bulk float <-> float16/bfloat16 conversion: SIMD kernels with the scalar twins of
 // core/float16.hpp as their reference. Every path gives the same bits (see the NaN rule there).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Element types. The numbers are TensorFlow's DataType values so a TF checkpoint's dtype field is
 // a dtype without translation; other formats map their own names onto these.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // 16-bit floating-point storage types. They hold bits only: arithmetic happens in float, and every
 // narrowing rounds to nearest, ties to even, like TensorFlow, PyTorch and numpy. The bulk SIMD

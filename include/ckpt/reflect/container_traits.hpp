@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt::container_traits<C> is the customization point that makes C a container: a node of the
 // tree whose children are named by the container, not by C's members. The library's own

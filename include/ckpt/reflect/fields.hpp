@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Tier 1, for types you do not own: list their members once, outside the type.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Fields of a plain aggregate without macros: how many there are, references to them, and their
 // names, all at compile time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How a struct becomes named children. Three tiers, explicit ones first:
 //   1. ckpt::fields<T>            a descriptor outside the type (fields.hpp)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt::tensor_traits<T> is the one customization point that makes T a leaf (a tensor). A
 // specialization provides

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Walks a user object as a tree of named children down to its leaves. Saving visits leaves as
 // read-only views; loading matches leaves to stored entries, sizing containers from what the file

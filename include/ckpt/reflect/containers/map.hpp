@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Maps from std::string: children named by their keys. std::unordered_map saves its children in
 // key order so that one object always gives the same file.

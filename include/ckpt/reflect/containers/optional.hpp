@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // std::optional<T>: a child that may be absent. An empty one saves nothing; a load fills it when
 // the file has entries at or under its path and empties it otherwise.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // std::unique_ptr<T> and std::shared_ptr<T>: owning pointers as children that may be absent, like
 // std::optional. A null pointer saves nothing. A load keeps the object a non-null pointer already

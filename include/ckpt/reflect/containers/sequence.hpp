@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Sequences of non-leaves: children "0", "1", ... std::vector and std::deque take their length
 // from the file; std::array has a fixed one. (A vector or array of elements is one 1-D tensor,
