@@ -11,23 +11,30 @@
 // for_each is called with a const C& to save and with a C& to load. The kinds:
 //
 //   sequence  children "0", "1", ...: visit(child) in index order.
-//             rebuild(C&, std::size_t count): hold `count` default children. A fixed-size
-//             sequence leaves rebuild out: children the file lacks are missing, extra ones are
+//             rebuild(C&, std::size_t count): hold `count` children. A fixed-size sequence
+//             leaves rebuild out: children the file lacks are missing, extra ones are
 //             unexpected. With rebuild, the stored indices must run 0..count-1 without a gap.
 //   map       children named by string keys: visit(key, child), key convertible to
-//             std::string_view; keys must be non-empty and hold no '/'.
+//             std::string_view, in the order to save (std::unordered_map sorts its keys, so
+//             one object always gives the same file); keys must be non-empty and hold no '/'.
 //             rebuild(C&, std::span<const std::string> keys): hold exactly these keys (sorted,
-//             distinct) with default children.
+//             distinct).
 //   nullable  zero or one child stored at the container's own path (std::optional, pointers):
 //             visit(child) only when there is one, so saving writes nothing for an empty one.
 //             rebuild(C&, bool stored): `stored` is whether the file has any entry at or under
 //             this path; true keeps an existing child or creates one, false empties C. An absent
 //             child is a value, not a missing field, so load_options::allow_missing has no say.
 //
-// Loading binds leaves by reference between rebuild and the end of the load, so children must
-// not move once rebuild returns (for_each must not reallocate). A type that ckpt::tensor_traits
-// makes a leaf is never a container (std::vector<float> is one 1-D tensor); container_traits
-// takes precedence over the record tiers (fields<T>, trackable(), aggregates).
+// rebuild may keep children that are already there (the library's containers do, so that
+// trackable() types keep what sizes them); every leaf under them is overwritten by the load.
+// rebuild may throw ckpt::error (say errc::shape_mismatch for a count it cannot hold); the
+// load adds the container's path as the error's key. Loading binds leaves by reference between
+// rebuild and the end of the load, so children must not move once rebuild returns.
+//
+// A type that ckpt::tensor_traits makes a leaf is never a container (std::vector<float> is one
+// 1-D tensor); container_traits takes precedence over the record tiers (fields<T>, trackable(),
+// aggregates). Like every specialization, it must be declared before the type is first saved or
+// loaded.
 //
 // Example, a user sequence (see examples/custom_container.cpp):
 //
