@@ -177,11 +177,36 @@ TEST_CASE("the generic layout marks its root and keeps metadata", "[hdf5]") {
   CHECK(ckpt::hdf5::read_string(root.id(), root.site, "ckpt_layout") == "generic");
   CHECK(ckpt::hdf5::read_numbers<std::int32_t>(root.id(), root.site, "ckpt_layout_version") ==
         std::vector<std::int32_t>{1});
-  CHECK(ckpt::hdf5::detect_layout(f) == ckpt::hdf5::layout::generic);
+  CHECK(ckpt::format_for_load(path, "").name == "hdf5");
 
   ckpt::reader reader(path);
   CHECK(reader.metadata().at("step") == "42");
   CHECK(reader.metadata().at("note") == "caf\xc3\xa9 \"q\"");
+}
+
+TEST_CASE("a generic file whose groups Keras would use is still detected as generic", "[hdf5]") {
+  // Members named like Keras 3's root groups; only the generic marker tells the layouts apart.
+  struct Inner {
+    std::vector<float> kernel{1, 2};
+  };
+  struct LooksLikeKeras3 {
+    Inner layers;
+    Inner vars;
+    Inner optimizer;
+  };
+  scratch_dir dir("ckpt-hdf5");
+  const fs::path path = dir / "keras_like.h5";
+  ckpt::save(LooksLikeKeras3{}, path);
+  CHECK(ckpt::format_for_load(path, "").name == "hdf5");
+  for (const auto& f : ckpt::registered_formats())
+    if (f.name != "hdf5" && f.detect) CHECK_FALSE(f.detect(path));
+  ckpt::reader reader(path);
+  CHECK(reader.format() == "hdf5");
+  CHECK(reader.contains("layers/kernel"));
+  LooksLikeKeras3 loaded;
+  loaded.vars.kernel = {0, 0};
+  ckpt::load(loaded, path);
+  CHECK(loaded.vars.kernel == std::vector<float>{1, 2});
 }
 
 TEST_CASE("attribute helpers write and read both string kinds and numbers", "[hdf5]") {

@@ -297,3 +297,42 @@ TEST_CASE("Every Keras fixture opens without a word on stderr", "[keras][fixture
   }
   CHECK(files == 7);
 }
+
+TEST_CASE("Each Keras fixture is claimed by its layout's format before the generic hdf5 format",
+          "[keras][fixtures]") {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"keras2_tf2.11_conv2d_save_weights.h5", {"keras2", "hdf5"}},
+      {"keras2_tf2.11_conv2d_full_model.h5", {"keras2", "hdf5"}},
+      {"keras2_2.0.0_dense3layer_save_weights.h5", {"keras2", "hdf5"}},
+      {"keras2_2.3.1_dense_batchnorm_full_model.h5", {"keras2", "hdf5"}},
+      {"keras2_2.3.1_conv1d_full_model.h5", {"keras2", "hdf5"}},
+      {"keras3_nested_container.weights.h5", {"keras3", "hdf5"}},
+      {"keras3_nested_container.keras", {"keras"}}};
+  for (const auto& [name, claimed_by] : cases) {
+    if (!have_fixture(name)) continue;
+    INFO(name);
+    ckpt_test::stderr_capture capture;
+    std::vector<std::string> accepting;  // in the order detection asks
+    for (const auto& f : ckpt::registered_formats())
+      if (f.detect && f.detect(fixture(name))) accepting.push_back(f.name);
+    CHECK(accepting == claimed_by);
+    CHECK(ckpt::format_for_load(fixture(name), "").name == claimed_by.front());
+    CHECK(capture.finish().empty());
+  }
+}
+
+TEST_CASE("Naming the hdf5 format reads a Keras file's datasets by their HDF5 paths",
+          "[keras][fixtures]") {
+  const std::string name = "keras3_nested_container.weights.h5";
+  if (!have_fixture(name)) return;
+  const ckpt::reader keras(fixture(name));
+  const ckpt::reader generic(fixture(name), {.format = "hdf5"});
+  CHECK(generic.format() == "hdf5");
+  REQUIRE(generic.entries().size() == keras.entries().size());
+  for (const auto& e : keras.entries()) {
+    // Keras 3 entries are named by their HDF5 path already; the canonical paths differ.
+    REQUIRE(generic.contains(e.name));
+    CHECK(generic.find(e.name).path == e.name);
+    CHECK(generic.find(e.name).shape == e.shape);
+  }
+}

@@ -1,9 +1,9 @@
 #pragma once
 // ckpt's generic HDF5 layout: canonical path "encoder/layers/0/kernel" is the dataset
-// /encoder/layers/0/kernel, one group per path level. The root group carries `ckpt_layout` =
-// "generic" and `ckpt_layout_version` = 1, and `ckpt_metadata` (a JSON object of strings) when
-// save_options::metadata is not empty. The reader also takes any other HDF5 file: every dataset
-// becomes an entry named by its path.
+// /encoder/layers/0/kernel, one group per path level. The root group carries the marker of
+// generic_marker.hpp, and `ckpt_metadata` (a JSON object of strings) when save_options::metadata
+// is not empty. The reader also takes any other HDF5 file: every dataset becomes an entry named by
+// its path.
 
 #include <filesystem>
 #include <map>
@@ -20,32 +20,23 @@
 #include "ckpt/formats/hdf5/dataset.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
+#include "ckpt/formats/hdf5/file_writer.hpp"
+#include "ckpt/formats/hdf5/generic_marker.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/hdf5/reader.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/hdf5/types.hpp"
 
 namespace ckpt::hdf5::generic {
 
-inline constexpr const char* layout_attribute = "ckpt_layout";
-inline constexpr const char* version_attribute = "ckpt_layout_version";
 inline constexpr const char* metadata_attribute = "ckpt_metadata";
-inline constexpr const char* layout_name = "generic";
-inline constexpr std::int32_t version = 1;
-
-// True if the root names the generic layout (files ckpt wrote).
-inline bool detect(const file&, const group& root) {
-  if (!has_attribute(root.id(), root.site, layout_attribute)) return false;
-  const auto info = inspect_attribute(root.id(), root.site, layout_attribute);
-  return info.is_string() && read_string(root.id(), root.site, layout_attribute) == layout_name;
-}
 
 class reader final : public tensor_reader {
  public:
   reader(file f, const load_options& options) : tensor_reader(std::move(f), "hdf5", options) {
     quiet_errors quiet;
     const group root = h5().root();
-    if (detect(h5(), root)) {
+    if (is_marked(root)) {
       const auto v = read_numbers<std::int64_t>(root.id(), root.site, version_attribute);
       if (v.size() != 1 || v[0] < 1 || v[0] > version)
         throw error(errc::unsupported,
@@ -103,75 +94,67 @@ class reader final : public tensor_reader {
   }
 };
 
-class writer final : public format_writer {
- public:
-  writer(std::filesystem::path path, save_options options)
-      : path_(std::move(path)), options_(std::move(options)) {}
+namespace detail {
 
-  void write(const std::vector<named_tensor>& tensors) override {
-    quiet_errors quiet;
-    validate(options_.storage, {path_.string(), {}});
-    new_file out(path_, options_.sync);
-    {
-      const group root = out.root();
-      // Fixed-length: kept in the object header, not in libhdf5's global heap, which libhdf5
-      // does not read robustly from damaged files (README, "What remains").
-      write_string(root.id(), root.site, layout_attribute, layout_name, string_kind::fixed,
-                   string_charset::ascii);
-      write_number<std::int32_t>(root.id(), root.site, version_attribute, version);
-      if (!options_.metadata.empty()) {
-        nlohmann::json json = nlohmann::json::object();
-        for (const auto& [key, value] : options_.metadata) json[key] = value;
-        write_string(root.id(), root.site, metadata_attribute,
-                     json.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict));
-      }
-      std::map<std::string, group, std::less<>> groups;
-      for (const auto& [path, tensor] : tensors) {
-        check_path(path);
-        const auto slash = path.rfind('/');
-        const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
-        const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-        auto it = groups.find(parent);
-        if (it == groups.end())
-          it = groups.emplace(parent, parent.empty() ? out.root() : require_group(root, parent))
-                   .first;
-        write_dataset(it->second, leaf, tensor, options_.storage);
-      }
-    }  // every handle closes before the file does
-    out.commit();
+inline void check_path(const std::string& path, const site& where) {
+  std::size_t begin = 0;
+  while (true) {
+    const auto slash = path.find('/', begin);
+    const std::string_view component = std::string_view(path).substr(
+        begin, slash == std::string::npos ? std::string::npos : slash - begin);
+    if (component.empty() || component == ".")
+      throw error(errc::unsupported, "path has an empty or '.' component, which HDF5 cannot name",
+                  where.file, path);
+    if (component.find('\0') != std::string_view::npos)
+      throw error(errc::unsupported, "path holds a NUL byte, which ends an HDF5 name", where.file,
+                  path);
+    if (slash == std::string::npos) break;
+    begin = slash + 1;
   }
+}
 
- private:
-  void check_path(const std::string& path) const {
-    std::size_t begin = 0;
-    while (true) {
-      const auto slash = path.find('/', begin);
-      const std::string_view component = std::string_view(path).substr(
-          begin, slash == std::string::npos ? std::string::npos : slash - begin);
-      if (component.empty() || component == ".")
-        throw error(errc::unsupported, "path has an empty or '.' component, which HDF5 cannot name",
-                    path_.string(), path);
-      if (slash == std::string::npos) break;
-      begin = slash + 1;
+}  // namespace detail
+
+// Writes the generic layout into the (empty) root group `root`.
+inline void write_layout(const group& root, const std::vector<named_tensor>& tensors,
+                         const save_options& options) {
+  // Fixed-length: kept in the object header, not in libhdf5's global heap, which libhdf5 does not
+  // read robustly from damaged files (README, "What remains").
+  write_string(root.id(), root.site, layout_attribute, layout_name, string_kind::fixed,
+               string_charset::ascii);
+  write_number<std::int32_t>(root.id(), root.site, version_attribute, version);
+  if (!options.metadata.empty()) {
+    nlohmann::json json = nlohmann::json::object();
+    for (const auto& [key, value] : options.metadata) json[key] = value;
+    write_string(root.id(), root.site, metadata_attribute,
+                 json.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict));
+  }
+  std::map<std::string, group, std::less<>> groups;
+  for (const auto& [path, tensor] : tensors) {
+    detail::check_path(path, root.site);
+    const auto slash = path.rfind('/');
+    const std::string parent = slash == std::string::npos ? "" : path.substr(0, slash);
+    const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+    const group* owner = &root;
+    if (!parent.empty()) {
+      auto it = groups.find(parent);
+      if (it == groups.end()) it = groups.emplace(parent, require_group(root, parent)).first;
+      owner = &it->second;
     }
+    write_dataset(*owner, leaf, tensor, options.storage);
   }
+}
 
-  std::filesystem::path path_;
-  save_options options_;
-};
-
-inline layout_hooks hooks() {
-  return {layout::generic,
-          "hdf5",
-          0,
-          [](const file& f, const group& root) { return detect(f, root); },
-          [](file f, const load_options& options) -> std::unique_ptr<format_reader> {
-            return std::make_unique<reader>(std::move(f), options);
-          },
-          [](const std::filesystem::path& path,
-             const save_options& options) -> std::unique_ptr<format_writer> {
-            return std::make_unique<writer>(path, options);
-          }};
+// What the generic layout holds: every dtype of the type mapping, any tree of paths whose
+// components HDF5 can name. Groups list their members by name, not in the order written. Fletcher32
+// is verified only where save_options::storage asked for it, so verify() reports none by default.
+inline format_capabilities capabilities() {
+  format_capabilities c;
+  c.dtypes = held_dtypes();
+  c.refused_key_characters = std::string(1, '\0');
+  c.max_rank = H5S_MAX_RANK;
+  c.keeps_order = false;
+  return c;
 }
 
 }  // namespace ckpt::hdf5::generic

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ckpt/core/dtype.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
@@ -125,6 +126,41 @@ inline datatype_handle type_of(dtype t, const site& where) {
       throw error(errc::unsupported, "the HDF5 format cannot store " + describe(t) + " tensors",
                   where.file, where.object);
   }
+}
+
+// The dtypes the mapping above (and string_type below) stores and reads back bit for bit: every
+// dtype that has values (resource and variant handles have none to store).
+inline std::vector<dtype> held_dtypes() {
+  return {dtype::float16,
+          dtype::bfloat16,
+          dtype::float32,
+          dtype::float64,
+          dtype::int8,
+          dtype::int16,
+          dtype::int32,
+          dtype::int64,
+          dtype::uint8,
+          dtype::uint16,
+          dtype::uint32,
+          dtype::uint64,
+          dtype::bool_,
+          dtype::complex64,
+          dtype::complex128,
+          dtype::string,
+          dtype::qint8,
+          dtype::quint8,
+          dtype::qint16,
+          dtype::quint16,
+          dtype::qint32,
+          dtype::float8_e5m2,
+          dtype::float8_e4m3fn,
+          dtype::float8_e4m3fnuz,
+          dtype::float8_e4m3b11fnuz,
+          dtype::float8_e5m2fnuz,
+          dtype::int4,
+          dtype::uint4,
+          dtype::int2,
+          dtype::uint2};
 }
 
 // One traits class for C++ element types, in the manner of HighFive's AtomicType<T>.

@@ -1,19 +1,17 @@
 #pragma once
-// The Keras layouts of the HDF5 format, registered with the layout dispatch (so `ckpt::load` and
-// `ckpt inspect` read any Keras file through the `hdf5` format) and as the formats `keras2`,
-// `keras3` (default for ".weights.h5") and `keras` (".keras"). formats/keras/README.md describes
-// the key mapping of each layout and what was verified against files Keras wrote.
+// Registers the Keras formats: `keras2` (Keras 2 save_weights and full-model `.h5` files; written
+// only when named), `keras3` (the default for ".weights.h5") and `keras` (".keras" zips). keras2
+// and keras3 claim the HDF5 files in their layout before the generic `hdf5` format is asked, so
+// `ckpt::load` and `ckpt inspect` read any Keras file without being told its layout.
+// formats/keras/README.md describes the key mapping of each layout and what was verified against
+// files Keras wrote.
 
-#include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/keras/keras2.hpp"
 #include "ckpt/formats/keras/keras3.hpp"
 #include "ckpt/formats/keras/keras_zip.hpp"
 #include "ckpt/formats/registry.hpp"
 
 namespace ckpt {
-inline const bool keras2_layouts_registered =
-    hdf5::register_layout(keras2::weights_hooks()) && hdf5::register_layout(keras2::model_hooks());
-inline const bool keras3_layout_registered = hdf5::register_layout(keras3::hooks());
 inline const bool keras2_registered = register_format(keras2::info());
 inline const bool keras3_registered = register_format(keras3::info());
 inline const bool keras_registered = register_format(keras_zip::info());

@@ -6,7 +6,7 @@
 // /<layer>/<weight name>, e.g. /dense/dense/kernel:0; /top_level_model_weights for the model's own
 // weights. A full model has the same under /model_weights, model_config and training_config (JSON)
 // on the root, and the optimizer's weights under /optimizer_weights.
-// Canonical paths follow keras_names.hpp; optimizer weights read as "optimizer_weights/<name>".
+// Canonical paths follow names.hpp; optimizer weights read as "optimizer_weights/<name>".
 // The writer mirrors tf.keras 2.11 (attribute names, order and HDF5 types of its files); a full
 // model is written when save_options::metadata has "model_config". formats/keras/README.md has the
 // details and what was checked against real files.
@@ -25,38 +25,24 @@
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/hdf5/attribute.hpp"
 #include "ckpt/formats/hdf5/dataset.hpp"
+#include "ckpt/formats/hdf5/detect.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
+#include "ckpt/formats/hdf5/file_writer.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/hdf5/reader.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
 #include "ckpt/formats/keras/attributes.hpp"
+#include "ckpt/formats/keras/capabilities.hpp"
+#include "ckpt/formats/keras/detect.hpp"
 #include "ckpt/formats/keras/names.hpp"
 
 namespace ckpt::keras2 {
 
-inline constexpr const char* weights_group = "model_weights";
+inline constexpr const char* weights_group = keras::keras2_weights_group;
 inline constexpr const char* default_backend = "tensorflow";
 inline constexpr const char* default_keras_version =
     "2.11.0";  // the tf.keras whose files we mirror
-
-inline bool has_layer_names(const hdf5::group& g) {
-  return hdf5::has_attribute(g.id(), g.site, "layer_names") ||
-         hdf5::has_attribute(g.id(), g.site, "layer_names0");
-}
-
-// A save_weights file: layer_names on the root.
-inline bool detect_weights(const hdf5::file&, const hdf5::group& root) {
-  return has_layer_names(root);
-}
-
-// A full model: no layer_names on the root, a model_weights group that has them.
-inline bool detect_model(const hdf5::file&, const hdf5::group& root) {
-  if (has_layer_names(root) || !hdf5::has_child(root, weights_group)) return false;
-  const hdf5::group g = hdf5::open_group(root, weights_group);
-  return has_layer_names(g);
-}
 
 namespace detail {
 
@@ -83,7 +69,7 @@ class reader final : public hdf5::tensor_reader {
     hdf5::quiet_errors quiet;
     const hdf5::group root = h5().root();
     const auto& limits = this->options().limits;
-    if (has_layer_names(root)) {
+    if (keras::has_layer_names(root)) {
       set_metadata("layout", "keras2");
       read_weights(root, "");
     } else {
@@ -256,60 +242,32 @@ inline void write_layout(const hdf5::group& root, const std::vector<named_tensor
                          options.storage);
 }
 
-class writer final : public format_writer {
- public:
-  writer(std::filesystem::path path, save_options options)
-      : path_(std::move(path)), options_(std::move(options)) {}
-
-  void write(const std::vector<named_tensor>& tensors) override {
-    hdf5::quiet_errors quiet;
-    hdf5::validate(options_.storage, {path_.string(), {}});
-    hdf5::new_file out(path_, options_.sync);
-    {
-      const hdf5::group root = out.root();
-      write_layout(root, tensors, options_);
-    }  // every handle closes before the file does
-    out.commit();
-  }
-
- private:
-  std::filesystem::path path_;
-  save_options options_;
-};
-
-inline std::unique_ptr<format_reader> open(hdf5::file f, const load_options& options) {
-  return std::make_unique<reader>(std::move(f), options);
-}
-inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
-                                             const save_options& options) {
-  return std::make_unique<writer>(path, options);
-}
-
-inline hdf5::layout_hooks weights_hooks() {
-  return {hdf5::layout::keras2, "keras2", 10, detect_weights, open, create};
-}
-inline hdf5::layout_hooks model_hooks() {
-  return {hdf5::layout::keras2_model, "keras2", 11, detect_model, open, create};
-}
-
-// The `keras2` format: any Keras 2 file on read (save_weights or full model), Keras 2 on write.
-// No extension of its own (".h5" stays ckpt's generic layout); name it in the options.
+// The `keras2` format: Keras 2 files on read (save_weights or full model), claimed by detection
+// before the generic `hdf5` format; Keras 2 on write. No extension of its own (".h5" stays ckpt's
+// generic layout): saving in it takes save_options::format = "keras2".
 inline format_info info() {
-  return {.name = "keras2",
-          .extensions = {},
-          .detect = {},
-          .open = [](const std::filesystem::path& path,
-                     const load_options& options) -> std::unique_ptr<format_reader> {
-            hdf5::quiet_errors quiet;
-            hdf5::file f = hdf5::file::open(path);
-            const hdf5::group root = f.root();
-            if (!detect_weights(f, root) && !detect_model(f, root))
-              throw error(errc::bad_format,
-                          "not a Keras 2 file (no layer_names on the root or in model_weights)",
-                          path.string());
-            return open(std::move(f), options);
-          },
-          .create = create};
+  format_info f;
+  f.name = "keras2";
+  f.detect = [](const std::filesystem::path& path) {
+    return hdf5::root_accepts(path, [](const hdf5::group& root) { return keras::is_keras2(root); });
+  };
+  f.detect_order = hdf5::layout_detect_order;
+  f.open = [](const std::filesystem::path& path,
+              const load_options& options) -> std::unique_ptr<format_reader> {
+    hdf5::quiet_errors quiet;
+    hdf5::file file = hdf5::file::open(path);
+    if (!keras::is_keras2(file.root()))
+      throw error(errc::bad_format,
+                  "not a Keras 2 file (no layer_names on the root or in model_weights)",
+                  path.string());
+    return std::make_unique<reader>(std::move(file), options);
+  };
+  f.create = [](const std::filesystem::path& path,
+                const save_options& options) -> std::unique_ptr<format_writer> {
+    return std::make_unique<hdf5::file_writer>(path, options, write_layout);
+  };
+  f.capabilities = keras::capabilities();
+  return f;
 }
 
 }  // namespace ckpt::keras2

@@ -3,7 +3,7 @@
 // that owns variables has a `vars` group of datasets named 0, 1, ... in the object's variable
 // order; layers sit under /layers/<key>, sub-layers nest below their layer, the optimizer is at
 // /optimizer and the model's own variables at /vars. No attributes are needed on the root.
-// Canonical paths follow keras_names.hpp. Datasets ckpt writes carry the field name in a
+// Canonical paths follow names.hpp. Datasets ckpt writes carry the field name in a
 // `ckpt_field` attribute (Keras ignores it) so that a struct reads back with its own names; files
 // from Keras have none, and their variables read as "<layer>/<i>".
 
@@ -22,26 +22,18 @@
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/hdf5/attribute.hpp"
 #include "ckpt/formats/hdf5/dataset.hpp"
+#include "ckpt/formats/hdf5/detect.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file.hpp"
+#include "ckpt/formats/hdf5/file_writer.hpp"
 #include "ckpt/formats/hdf5/group.hpp"
-#include "ckpt/formats/hdf5/layout.hpp"
 #include "ckpt/formats/hdf5/reader.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/keras/capabilities.hpp"
+#include "ckpt/formats/keras/detect.hpp"
 #include "ckpt/formats/keras/names.hpp"
 
 namespace ckpt::keras3 {
-
-// A Keras 3 file has a `layers`, `vars` or `optimizer` group at the root and no Keras 2 or ckpt
-// generic marker (those layouts are asked first).
-inline bool detect(const hdf5::file&, const hdf5::group& root) {
-  for (const char* name : {"layers", "vars", "optimizer"})
-    if (hdf5::has_child(root, name)) {
-      const hdf5::object_handle o(H5Oopen(root.id(), name, H5P_DEFAULT));
-      if (o && H5Iget_type(o.get()) == H5I_GROUP) return true;
-    }
-  return false;
-}
 
 // One variable found in a file.
 struct found_var {
@@ -144,7 +136,7 @@ class reader final : public hdf5::tensor_reader {
 
 // Writes the Keras 3 layout into the (empty) root group `root`.
 inline void write_layout(const hdf5::group& root, const std::vector<named_tensor>& tensors,
-                         const storage_options& storage) {
+                         const save_options& options) {
   std::vector<std::string> paths;
   paths.reserve(tensors.size());
   for (const auto& t : tensors) paths.push_back(t.path);
@@ -161,58 +153,34 @@ inline void write_layout(const hdf5::group& root, const std::vector<named_tensor
     for (std::size_t i = 0; i < owner.vars.size(); ++i) {
       const auto& var = owner.vars[i];
       const hdf5::dataset d =
-          hdf5::write_dataset(vars, std::to_string(i), tensors[var.tensor].tensor, storage);
+          hdf5::write_dataset(vars, std::to_string(i), tensors[var.tensor].tensor, options.storage);
       hdf5::write_string(d.id(), d.site, keras::keras3_field_attribute, var.field);
     }
   }
 }
 
-class writer final : public format_writer {
- public:
-  writer(std::filesystem::path path, save_options options)
-      : path_(std::move(path)), options_(std::move(options)) {}
-
-  void write(const std::vector<named_tensor>& tensors) override {
-    hdf5::quiet_errors quiet;
-    hdf5::validate(options_.storage, {path_.string(), {}});
-    hdf5::new_file out(path_, options_.sync);
-    {
-      const hdf5::group root = out.root();
-      write_layout(root, tensors, options_.storage);
-    }
-    out.commit();
-  }
-
- private:
-  std::filesystem::path path_;
-  save_options options_;
-};
-
-inline std::unique_ptr<format_reader> open(hdf5::file f, const load_options& options) {
-  return std::make_unique<reader>(std::move(f), options);
-}
-inline std::unique_ptr<format_writer> create(const std::filesystem::path& path,
-                                             const save_options& options) {
-  return std::make_unique<writer>(path, options);
-}
-
-inline hdf5::layout_hooks hooks() {
-  return {hdf5::layout::keras3, "keras3", 20, detect, open, create};
-}
-
 // The `keras3` format, the default for names ending in ".weights.h5" (as Keras 3 requires). It
-// detects nothing itself: HDF5 files reach the Keras 3 reader through the `hdf5` format's layout
-// detection, and through this format only when asked for by name.
+// claims Keras 3 files before the generic `hdf5` format; named explicitly, it reads any HDF5 file
+// as Keras 3 variables.
 inline format_info info() {
-  return {.name = "keras3",
-          .extensions = {".weights.h5"},
-          .detect = {},
-          .open = [](const std::filesystem::path& path,
-                     const load_options& options) -> std::unique_ptr<format_reader> {
-            hdf5::quiet_errors quiet;
-            return open(hdf5::file::open(path), options);
-          },
-          .create = create};
+  format_info f;
+  f.name = "keras3";
+  f.extensions = {".weights.h5"};
+  f.detect = [](const std::filesystem::path& path) {
+    return hdf5::root_accepts(path, [](const hdf5::group& root) { return keras::is_keras3(root); });
+  };
+  f.detect_order = hdf5::layout_detect_order;
+  f.open = [](const std::filesystem::path& path,
+              const load_options& options) -> std::unique_ptr<format_reader> {
+    hdf5::quiet_errors quiet;
+    return std::make_unique<reader>(hdf5::file::open(path), options);
+  };
+  f.create = [](const std::filesystem::path& path,
+                const save_options& options) -> std::unique_ptr<format_writer> {
+    return std::make_unique<hdf5::file_writer>(path, options, write_layout);
+  };
+  f.capabilities = keras::capabilities();
+  return f;
 }
 
 }  // namespace ckpt::keras3

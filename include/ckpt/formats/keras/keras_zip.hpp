@@ -27,6 +27,7 @@
 #include "ckpt/formats/hdf5/error.hpp"
 #include "ckpt/formats/hdf5/file_image.hpp"
 #include "ckpt/formats/hdf5/storage.hpp"
+#include "ckpt/formats/keras/capabilities.hpp"
 #include "ckpt/formats/keras/keras3.hpp"
 #include "ckpt/io/zip_archive.hpp"
 
@@ -171,7 +172,7 @@ class writer final : public format_writer {
       hdf5::memory_file h5(file + ":" + weights_member);
       {
         const hdf5::group root = h5.root();
-        keras3::write_layout(root, tensors, options_.storage);
+        keras3::write_layout(root, tensors, options_);
       }
       weights = h5.finish();
     }
@@ -196,17 +197,23 @@ class writer final : public format_writer {
   save_options options_;
 };
 
-// The `keras` format: ".keras" zips, read and written.
+// The `keras` format: ".keras" zips, read and written. One checkpoint is one file, so the
+// manager's default file hook (the file itself) suits it.
 inline format_info info() {
-  return {.name = "keras",
-          .extensions = {".keras"},
-          .detect = [](const std::filesystem::path& path) { return detect(path); },
-          .open = [](const std::filesystem::path& path, const load_options& options)
-              -> std::unique_ptr<format_reader> { return std::make_unique<reader>(path, options); },
-          .create = [](const std::filesystem::path& path,
-                       const save_options& options) -> std::unique_ptr<format_writer> {
-            return std::make_unique<writer>(path, options);
-          }};
+  format_info f;
+  f.name = "keras";
+  f.extensions = {".keras"};
+  f.detect = [](const std::filesystem::path& path) { return detect(path); };
+  f.open = [](const std::filesystem::path& path,
+              const load_options& options) -> std::unique_ptr<format_reader> {
+    return std::make_unique<reader>(path, options);
+  };
+  f.create = [](const std::filesystem::path& path,
+                const save_options& options) -> std::unique_ptr<format_writer> {
+    return std::make_unique<writer>(path, options);
+  };
+  f.capabilities = keras::capabilities();
+  return f;
 }
 
 }  // namespace ckpt::keras_zip
