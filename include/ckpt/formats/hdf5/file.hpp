@@ -83,6 +83,20 @@ class file {
     return f;
   }
 
+  // A file libhdf5 opened some other way (an image in memory: file_image.hpp), already checked by
+  // `checks` and registered with it. `keep_alive` holds what libhdf5 reads from for as long as the
+  // file is open.
+  static file adopt(file_handle handle, std::shared_ptr<raw::preflight> checks, std::string name,
+                    std::shared_ptr<const void> keep_alive) {
+    file f;
+    f.keep_alive_ = std::move(keep_alive);
+    f.checks_ = std::move(checks);
+    f.handle_ = std::move(handle);
+    f.name_ = std::move(name);
+    f.size_ = f.checks_->src().size();
+    return f;
+  }
+
   group root() const {
     const site s{name_, "/"};
     return {group_handle(check_id(H5Gopen2(handle_.get(), "/", H5P_DEFAULT), s, "H5Gopen2")), s};
@@ -95,6 +109,8 @@ class file {
 
  private:
   file() = default;
+  // Declared first, so destroyed last: the checks and libhdf5's handle may read from it.
+  std::shared_ptr<const void> keep_alive_;
   std::shared_ptr<raw::preflight> checks_;
   file_handle handle_;
   std::string name_;

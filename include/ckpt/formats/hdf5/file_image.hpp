@@ -1,14 +1,16 @@
 #pragma once
 // HDF5 files held in memory, for the model.weights.h5 member of a ".keras" zip: libhdf5's core
-// driver opens a file image without a file on disk. Reading shares the caller's buffer (the
-// file-image callbacks below hand libhdf5 that buffer instead of a copy), so a member read from
-// the zip is not copied again; writing builds the file in memory and returns its bytes.
+// driver opens a file image without a file on disk. Reading lends libhdf5 the image's own buffer
+// (the file-image callbacks below hand it that buffer instead of a copy), so a member read from
+// the zip is not copied again, and the result is a `file` like one opened on disk; writing builds
+// the file in memory and returns its bytes.
 
 #include <hdf5.h>
 
 #include <atomic>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -57,44 +59,35 @@ inline std::string image_name(const char* kind) {
 
 }  // namespace detail
 
-// An HDF5 file image in `bytes`, opened read-only without a copy. `bytes` must outlive the file;
-// `name` is used in messages. The caller holds a quiet_errors guard.
-class image_file {
- public:
-  image_file(std::span<std::byte> bytes, std::string name) : name_(std::move(name)) {
-    const site where{name_, {}};
-    if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0)
-      throw error(errc::bad_format, "not an HDF5 file (no HDF5 signature)", name_, {}, 0);
-    // ckpt's own check of the superblock and root group, before libhdf5 decodes them.
-    checks_ = std::make_shared<raw::preflight>(raw::source::image(bytes, name_));
-    image_ = std::make_unique<detail::lent_image>(detail::lent_image{bytes.data(), bytes.size()});
-    plist_handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), where, "H5Pcreate"));
-    check(H5Pset_fapl_core(fapl.get(), 1 << 20, false), where, "H5Pset_fapl_core");
-    H5FD_file_image_callbacks_t callbacks = {
-        detail::lent_malloc,     detail::lent_memcpy,     detail::lent_realloc, detail::lent_free,
-        detail::lent_udata_copy, detail::lent_udata_free, image_.get()};
-    check(H5Pset_file_image_callbacks(fapl.get(), &callbacks), where,
-          "H5Pset_file_image_callbacks");
-    check(H5Pset_file_image(fapl.get(), bytes.data(), bytes.size()), where, "H5Pset_file_image");
-    const std::string internal = detail::image_name("read");
-    handle_ = file_handle(
-        check_id(H5Fopen(internal.c_str(), H5F_ACC_RDONLY, fapl.get()), where, "H5Fopen"));
-    register_preflight(handle_.get(), checks_);
-  }
-
-  group root() const {
-    const site s{name_, "/"};
-    return {group_handle(check_id(H5Gopen2(handle_.get(), "/", H5P_DEFAULT), s, "H5Gopen2")), s};
-  }
-  hid_t id() const noexcept { return handle_.get(); }
-  const std::string& name() const noexcept { return name_; }
-
- private:
-  std::string name_;
-  std::unique_ptr<detail::lent_image> image_;  // stable address for libhdf5's callbacks
-  std::shared_ptr<raw::preflight> checks_;
-  file_handle handle_;
-};
+// The HDF5 file image `bytes`, opened read-only without a copy; the file owns the bytes. `name`
+// is used in messages. The caller holds a quiet_errors guard.
+inline file open_image(std::vector<std::byte> bytes, std::string name) {
+  const site where{name, {}};
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0)
+    throw error(errc::bad_format, "not an HDF5 file (no HDF5 signature)", name, {}, 0);
+  struct image {
+    std::vector<std::byte> bytes;
+    detail::lent_image lent;  // stable address for libhdf5's callbacks
+  };
+  auto owned = std::make_shared<image>();
+  owned->bytes = std::move(bytes);
+  owned->lent = {owned->bytes.data(), owned->bytes.size()};
+  // ckpt's own check of the superblock and root group, before libhdf5 decodes them.
+  auto checks = std::make_shared<raw::preflight>(raw::source::image(owned->bytes, name));
+  plist_handle fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), where, "H5Pcreate"));
+  check(H5Pset_fapl_core(fapl.get(), 1 << 20, false), where, "H5Pset_fapl_core");
+  H5FD_file_image_callbacks_t callbacks = {
+      detail::lent_malloc,     detail::lent_memcpy,     detail::lent_realloc, detail::lent_free,
+      detail::lent_udata_copy, detail::lent_udata_free, &owned->lent};
+  check(H5Pset_file_image_callbacks(fapl.get(), &callbacks), where, "H5Pset_file_image_callbacks");
+  check(H5Pset_file_image(fapl.get(), owned->bytes.data(), owned->bytes.size()), where,
+        "H5Pset_file_image");
+  const std::string internal = detail::image_name("read");
+  file_handle handle(
+      check_id(H5Fopen(internal.c_str(), H5F_ACC_RDONLY, fapl.get()), where, "H5Fopen"));
+  register_preflight(handle.get(), checks);
+  return file::adopt(std::move(handle), std::move(checks), std::move(name), std::move(owned));
+}
 
 // A new HDF5 file in memory, with the same format-version bounds as files written to disk.
 class memory_file {

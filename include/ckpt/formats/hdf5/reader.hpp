@@ -1,17 +1,18 @@
 #pragma once
-// The format_reader every HDF5 layout shares: a layout's constructor finds its datasets and calls
-// add_entry() for each; reading, checksum verification and metadata are common. Every public call
-// silences libhdf5's error printing for its duration.
+// The format_reader every HDF5 layout shares, on a file on disk or an image in memory: a layout's
+// constructor finds its datasets and calls add_entry() for each; reading, checksum verification and
+// metadata are common, and basic_reader checks each read's entry, dtype and size. Every call that
+// reaches libhdf5 silences its error printing for its duration.
 
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
+#include "ckpt/formats/basic_reader.hpp"
+#include "ckpt/formats/entry_buffer.hpp"
 #include "ckpt/formats/format.hpp"
 #include "ckpt/formats/hdf5/dataset.hpp"
 #include "ckpt/formats/hdf5/error.hpp"
@@ -20,44 +21,25 @@
 
 namespace ckpt::hdf5 {
 
-class tensor_reader : public format_reader {
+class tensor_reader : public basic_reader {
  public:
   tensor_reader(file f, std::string format_name, const load_options& options)
-      : file_(std::move(f)), format_(std::move(format_name)), options_(options) {}
+      : basic_reader(f.name()),
+        h5_(std::move(f)),
+        format_(std::move(format_name)),
+        options_(options) {}
 
   std::string format() const override { return format_; }
-  const std::vector<entry>& entries() const override { return entries_; }
-  std::map<std::string, std::string> metadata() const override { return metadata_; }
-
-  void read(std::size_t index, const mutable_tensor_view& out) override {
-    quiet_errors quiet;
-    const auto& e = checked(index);
-    const auto& info = infos_[index];
-    // Plain contiguous data is read directly: opening a dataset in libhdf5 costs more than reading
-    // a small tensor.
-    if (info.plain_offset && out.dtype == info.dtype && out.bytes.size() == info.bytes)
-      return file_.bytes().read_at(*info.plain_offset, out.bytes, e.name);
-    read_dataset(open(index), info, out, options_.verify_checksums);
-  }
 
   // ok or mismatch for datasets with Fletcher32 checksums (read in full), none for the others.
   checksum_status verify(std::size_t index) override {
     quiet_errors quiet;
-    const auto& e = checked(index);
-    const auto& info = infos_[index];
+    const entry& e = checked(index);
+    const dataset_info& info = infos_[index];
     if (!info.fletcher32) return checksum_status::none;
-    mutable_tensor_view out{e.dtype, e.shape, {}, {}};
-    std::vector<std::byte> bytes;
-    std::vector<std::string> strings;
-    if (e.dtype == dtype::string) {
-      strings.resize(static_cast<std::size_t>(info.elements));
-      out.strings = strings;
-    } else {
-      bytes.resize(static_cast<std::size_t>(info.bytes));
-      out.bytes = bytes;
-    }
+    entry_buffer buffer(e);
     try {
-      read_dataset(open(index), info, out, /*verify_checksums=*/true);
+      read_dataset(open(index), info, buffer.view(), /*verify_checksums=*/true);
     } catch (const error& err) {
       if (err.code() == errc::checksum_mismatch) return checksum_status::mismatch;
       throw;
@@ -68,10 +50,20 @@ class tensor_reader : public format_reader {
   // The HDF5 path ("/dense/kernel") of entry `index`, and what inspection found.
   const std::string& dataset_path(std::size_t index) const { return paths_.at(index); }
   const dataset_info& info(std::size_t index) const { return infos_.at(index); }
-  const file& h5() const noexcept { return file_; }
+  const file& h5() const noexcept { return h5_; }
   const load_options& options() const noexcept { return options_; }
 
  protected:
+  void read_entry(std::size_t index, const mutable_tensor_view& out) override {
+    quiet_errors quiet;
+    const dataset_info& info = infos_[index];
+    // Plain contiguous data is read directly: opening a dataset in libhdf5 costs more than reading
+    // a small tensor.
+    if (info.plain_offset)
+      return h5_.bytes().read_at(*info.plain_offset, out.bytes, entries_[index].name);
+    read_dataset(open(index), info, out, options_.verify_checksums);
+  }
+
   // Adds the dataset at absolute HDF5 path `hdf5_path` as entry `name` (the key as stored, shown by
   // `ckpt inspect`) with canonical path `path`. Inspects it now, so a bad dataset fails the open.
   void add_entry(const std::string& hdf5_path, std::string name, std::string path) {
@@ -79,10 +71,10 @@ class tensor_reader : public format_reader {
       throw error(errc::limit,
                   "more than " + std::to_string(options_.limits.max_entries) +
                       " datasets (load_limits::max_entries)",
-                  file_.name());
-    const group root = file_.root();
+                  h5_.name());
+    const group root = h5_.root();
     const dataset d = open_dataset(root, hdf5_path);
-    dataset_info info = inspect_dataset(d, file_.size(), options_.limits);
+    dataset_info info = inspect_dataset(d, h5_.size(), options_.limits);
     entries_.push_back({std::move(name), std::move(path), info.dtype, info.shape, info.bytes});
     paths_.push_back(hdf5_path);
     infos_.push_back(std::move(info));
@@ -92,20 +84,13 @@ class tensor_reader : public format_reader {
   }
 
  private:
-  const entry& checked(std::size_t index) const {
-    if (index >= entries_.size())
-      throw error(errc::missing_key, "no entry number " + std::to_string(index), file_.name());
-    return entries_[index];
-  }
-  dataset open(std::size_t index) const { return open_dataset(file_.root(), paths_[index]); }
+  dataset open(std::size_t index) const { return open_dataset(h5_.root(), paths_[index]); }
 
-  file file_;
+  file h5_;
   std::string format_;
   load_options options_;
-  std::vector<entry> entries_;
   std::vector<std::string> paths_;
   std::vector<dataset_info> infos_;
-  std::map<std::string, std::string> metadata_;
 };
 
 }  // namespace ckpt::hdf5

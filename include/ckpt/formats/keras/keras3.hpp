@@ -122,10 +122,14 @@ inline std::vector<found_var> find_vars(const hdf5::group& root, const load_limi
   return out;
 }
 
-class reader final : public hdf5::tensor_reader {
+class reader : public hdf5::tensor_reader {
  public:
-  reader(hdf5::file f, const load_options& options)
-      : hdf5::tensor_reader(std::move(f), "keras3", options) {
+  reader(hdf5::file f, const load_options& options) : reader(std::move(f), "keras3", options) {}
+
+ protected:
+  // The Keras 3 layout read under another format's name (the `.keras` zip's weights member).
+  reader(hdf5::file f, std::string format_name, const load_options& options)
+      : hdf5::tensor_reader(std::move(f), std::move(format_name), options) {
     hdf5::quiet_errors quiet;
     set_metadata("layout", "keras3");
     const hdf5::group root = h5().root();

@@ -48,99 +48,61 @@ inline bool detect(const std::filesystem::path& path) noexcept {
   }
 }
 
-class reader final : public format_reader {
+namespace detail {
+
+// What the reader takes from an archive: the weights member, opened in memory, and the metadata.
+struct archive_contents {
+  hdf5::file weights;
+  std::map<std::string, std::string> metadata;
+};
+
+// keras_version and date_saved of metadata.json, when it is a JSON object that has them.
+inline void add_keras_metadata(const std::string& text, std::map<std::string, std::string>& out) {
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return;  // shown as it is under "metadata"
+  for (const char* key : {"keras_version", "date_saved"})
+    if (const auto it = json.find(key); it != json.end() && it->is_string())
+      out[key] = it->get<std::string>();
+}
+
+inline archive_contents read_archive(const std::filesystem::path& path,
+                                     const load_options& options) {
+  hdf5::quiet_errors quiet;
+  const std::string name = path.string();
+  const zip_reader archive(path);
+  if (!archive.contains(weights_member))
+    throw error(errc::unsupported,
+                archive.contains("model.weights.npz") || archive.contains("model.weights.json")
+                    ? "the weights are not in a model.weights.h5 member (npz or sharded "
+                      "weights are not supported)"
+                    : "the archive has no model.weights.h5 member",
+                name);
+  std::map<std::string, std::string> metadata;
+  for (const char* member : {config_member, metadata_member})
+    if (archive.contains(member)) {
+      const auto bytes = archive.read(member, options.limits.max_header_bytes);
+      std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+      if (std::string(member) == metadata_member) add_keras_metadata(text, metadata);
+      metadata[member == std::string(config_member) ? "config" : "metadata"] = std::move(text);
+    }
+  return {hdf5::open_image(archive.read(weights_member, UINT64_MAX), name + ":" + weights_member),
+          std::move(metadata)};
+}
+
+}  // namespace detail
+
+// The weights member is read as a Keras 3 file in memory; config.json and metadata.json join its
+// metadata.
+class reader final : public keras3::reader {
  public:
   reader(const std::filesystem::path& path, const load_options& options)
-      : name_(path.string()), options_(options) {
-    hdf5::quiet_errors quiet;
-    const zip_reader archive(path);
-    if (!archive.contains(weights_member))
-      throw error(errc::unsupported,
-                  archive.contains("model.weights.npz") || archive.contains("model.weights.json")
-                      ? "the weights are not in a model.weights.h5 member (npz or sharded "
-                        "weights are not supported)"
-                      : "the archive has no model.weights.h5 member",
-                  name_);
-    for (const char* member : {config_member, metadata_member})
-      if (archive.contains(member)) {
-        const auto bytes = archive.read(member, options.limits.max_header_bytes);
-        std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-        if (std::string(member) == metadata_member) read_keras_metadata(text);
-        metadata_[member == std::string(config_member) ? "config" : "metadata"] = std::move(text);
-      }
-    weights_ = archive.read(weights_member, UINT64_MAX);
-    h5_ = std::make_unique<hdf5::image_file>(weights_, name_ + ":" + weights_member);
-    metadata_["layout"] = "keras3";
-    const hdf5::group root = h5_->root();
-    for (auto& v : keras3::find_vars(root, options_.limits)) {
-      if (entries_.size() >= options_.limits.max_entries)
-        throw error(errc::limit, "more datasets than load_limits::max_entries", name_);
-      const hdf5::dataset d = hdf5::open_dataset(root, v.hdf5_path);
-      hdf5::dataset_info info = hdf5::inspect_dataset(d, weights_.size(), options_.limits);
-      entries_.push_back(
-          {std::move(v.name), std::move(v.path), info.dtype, info.shape, info.bytes});
-      paths_.push_back(std::move(v.hdf5_path));
-      infos_.push_back(std::move(info));
-    }
-  }
-
-  std::string format() const override { return "keras"; }
-  const std::vector<entry>& entries() const override { return entries_; }
-  std::map<std::string, std::string> metadata() const override { return metadata_; }
-
-  void read(std::size_t index, const mutable_tensor_view& out) override {
-    hdf5::quiet_errors quiet;
-    hdf5::read_dataset(open(index), infos_[index], out, options_.verify_checksums);
-  }
-
-  checksum_status verify(std::size_t index) override {
-    hdf5::quiet_errors quiet;
-    const hdf5::dataset d = open(index);
-    const auto& info = infos_[index];
-    if (!info.fletcher32) return checksum_status::none;
-    const entry& e = entries_[index];
-    mutable_tensor_view out{e.dtype, e.shape, {}, {}};
-    std::vector<std::byte> bytes;
-    std::vector<std::string> strings;
-    if (e.dtype == dtype::string) {
-      strings.resize(static_cast<std::size_t>(info.elements));
-      out.strings = strings;
-    } else {
-      bytes.resize(static_cast<std::size_t>(info.bytes));
-      out.bytes = bytes;
-    }
-    try {
-      hdf5::read_dataset(d, info, out, /*verify_checksums=*/true);
-    } catch (const error& err) {
-      if (err.code() == errc::checksum_mismatch) return checksum_status::mismatch;
-      throw;
-    }
-    return checksum_status::ok;
-  }
+      : reader(detail::read_archive(path, options), options) {}
 
  private:
-  hdf5::dataset open(std::size_t index) const {
-    if (index >= entries_.size())
-      throw error(errc::missing_key, "no entry number " + std::to_string(index), name_);
-    return hdf5::open_dataset(h5_->root(), paths_[index]);
+  reader(detail::archive_contents contents, const load_options& options)
+      : keras3::reader(std::move(contents.weights), "keras", options) {
+    for (auto& [key, value] : contents.metadata) set_metadata(key, std::move(value));
   }
-
-  void read_keras_metadata(const std::string& text) {
-    const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!json.is_object()) return;  // shown as it is under "metadata"
-    for (const char* key : {"keras_version", "date_saved"})
-      if (const auto it = json.find(key); it != json.end() && it->is_string())
-        metadata_[key] = it->get<std::string>();
-  }
-
-  std::string name_;
-  load_options options_;
-  std::vector<std::byte> weights_;  // the HDF5 file image; outlives h5_, which is opened on it
-  std::unique_ptr<hdf5::image_file> h5_;
-  std::vector<entry> entries_;
-  std::vector<std::string> paths_;
-  std::vector<hdf5::dataset_info> infos_;
-  std::map<std::string, std::string> metadata_;
 };
 
 // Keras' date_saved: local time as "YYYY-MM-DD@HH:MM:SS".
