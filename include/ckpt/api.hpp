@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "ckpt/core/convert.hpp"
+#include "ckpt/codec/convert.hpp"
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
 #include "ckpt/core/tensor.hpp"

@@ -12,9 +12,6 @@
 #include <type_traits>
 
 #include "ckpt/core/float16.hpp"
-// Transitional: core/convert.hpp still calls the bulk kernels of codec/half.hpp and reaches them
-// through this header. The include goes once that conversion moves out of core.
-#include "ckpt/codec/half.hpp"
 
 namespace ckpt {
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ckpt/codec/half.hpp"
 #include "ckpt/core/dtype.hpp"
 #include "ckpt/core/error.hpp"
 #include "ckpt/core/options.hpp"
