@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "../support/cli.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 
@@ -25,7 +26,7 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path fixtures = CKPT_FIXTURES_DIR;
+const fs::path fixtures = ckpt_test::fixtures_dir();
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -54,7 +55,7 @@ std::map<std::string, json> reports() {
 
 bool has_fixtures() {
   if (fs::exists(fixtures / "tf" / "_tfverify")) return true;
-  WARN("SKIPPED: no TensorFlow fixtures under " CKPT_FIXTURES_DIR " (tf/, savedmodel/)");
+  WARN("SKIPPED: no TensorFlow fixtures under " << fixtures.string() << " (tf/, savedmodel/)");
   return false;
 }
 
