@@ -40,8 +40,7 @@ inline std::string read_output(const std::filesystem::path& p) {
 }
 
 // `args` is passed to /bin/sh as written; paths in it must not need quoting.
-inline cli_result run_ckpt(const std::string& args) {
-  const auto tool = ckpt_tool();
+inline cli_result run_program(const std::filesystem::path& tool, const std::string& args) {
   const scratch_dir capture("ckpt-cli-output");
   const auto out = capture / "stdout", err = capture / "stderr";
   const std::string command =
@@ -49,5 +48,7 @@ inline cli_result run_ckpt(const std::string& args) {
   const int raw = std::system(command.c_str());
   return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_output(out), read_output(err)};
 }
+
+inline cli_result run_ckpt(const std::string& args) { return run_program(ckpt_tool(), args); }
 
 }  // namespace ckpt_test
