@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bulk float <-> float16 / bfloat16 conversion throughput per implementation path, with a memcpy
 // baseline that copies the same number of input bytes.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CRC32C throughput per implementation path, with a memcpy baseline of the same size.
 //
 // 1 KiB, 64 KiB and 1 MiB reuse one buffer every iteration, so they measure cache-hot speed; the

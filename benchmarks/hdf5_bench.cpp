@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // HDF5 (generic layout) save and load beside raw write(2)/read(2) of the same tensor bytes, in the
 // same run. Workloads: 1 GiB in 64 float32 tensors, and 10,000 float32 tensors of 1 KiB. Storage:
 // contiguous, chunked + shuffle + zstd level 1 and 3, and chunked + Fletcher32. The weights are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors save and load beside raw write(2), read(2) and memcpy of the same tensor bytes,
 // measured in the same run. Two workloads: 1 GiB in 64 float32 tensors of 16 MiB, and 10,000
 // float32 tensors of 1 KiB. Saves run with sync=false on both sides (no fsync): page-cache speed,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TensorBundle (TF checkpoint) save and load beside raw write(2) and read(2) of the same tensor
 // bytes, measured in the same run, at two levels: the bundle (ckpt::tf_checkpoint) and a user
 // struct through ckpt::save / ckpt::load as format "tf" (object graph, keys, reflection). Two

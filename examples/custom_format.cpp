@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A format of your own, plugged in without touching the library: register it, then ckpt::save and
 // ckpt::load pick it by extension like any built-in format, a ckpt::manager keeps a directory of
 // its checkpoints, and ckpt::convert_file moves tensors between it and every other format.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The ckpt tool for a format of your own: register it, then hand the command line to the tool.
 // Every verb works on the new format as on the built-in ones, with no change to the tool:
 //

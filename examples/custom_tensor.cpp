@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Your own tensor type as a leaf: specialize ckpt::tensor_traits once and it works in every format.
 // The same recipe adapts Eigen or mdspan; a column-major type must transpose or refuse, since every
 // file format here is row-major.

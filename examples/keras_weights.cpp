@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads the Keras 2 weights of a small Conv2D model into a struct that mirrors it, prints the
 // kernel, then writes the struct as a Keras 3 `.weights.h5` and reads it back.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Quick start: define a model as plain structs, save it in every format ckpt has, load each file
 // back into a fresh model and check every tensor.
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A format written outside the library: one line per tensor, "path dtype rank dims... : hex-bytes".
 // It is what examples/custom_format.cpp registers. Registering it is all it takes for ckpt::save

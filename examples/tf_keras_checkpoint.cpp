@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loads a TensorFlow 2 checkpoint written by tf.train.Checkpoint(step, optimizer, net) around a
 // Keras Sequential model of five Dense layers (float64, Adam) into a struct of our own, prints a
 // few of its tensors, then writes the struct as a TF2 checkpoint and as safetensors.

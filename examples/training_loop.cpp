@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A training loop that checkpoints through ckpt::manager, "crashes", and resumes from the latest
 // checkpoint: the directory looks like one tf.train.CheckpointManager keeps (ckpt-N.index,
 // ckpt-N.data-00000-of-00001 and a `checkpoint` file), so TensorFlow can read it too.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The user-facing calls: ckpt::save, ckpt::load and ckpt::reader.
 

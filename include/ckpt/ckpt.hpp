@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Everything in ckpt that needs no external library beyond the core's: the API, reflection and
 // every built-in format. HDF5 lives in <ckpt/hdf5.hpp>.

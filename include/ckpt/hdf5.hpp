@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The HDF5 formats (link ckpt::hdf5). Including this header registers the `hdf5` format and the
 // Keras formats `keras2`, `keras3` and `keras`. Files ending in .h5 or .hdf5 are written in ckpt's

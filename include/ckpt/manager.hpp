@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A directory of numbered checkpoints (`dir/ckpt-1`, `dir/ckpt-2.safetensors`, ...) in any
 // registered format, with a `checkpoint` state file, kept the way tf.train.CheckpointManager keeps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Re-writing every real TensorFlow bundle of the shared fixtures through ckpt's reader and writer
 // gives TF's exact bytes: the `.index` table (blocks, restarts, separators, footer, canonical
 // protos) and every data file (TF's packing order). Bundles whose table TF stored with Snappy are

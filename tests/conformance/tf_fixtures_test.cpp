@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Every real TensorFlow bundle of the shared fixtures (tf/ and the variables/ of every SavedModel
 // in savedmodel/) read through ckpt's format API (ckpt::reader, ckpt::open_reader, ckpt::load),
 // checked against the independent checker's reports (_tfverify/*.json): format, keys, dtypes,

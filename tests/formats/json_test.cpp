@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // JSON: round trips through real files (every dtype, every special value, every 16-bit float bit
 // pattern), the layout of the document, and hostile documents the reader must refuse with the
 // exact error code, naming the file and, inside a tensor, its path.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors files cross-checked with an independent reader and writer (Python + numpy, written
 // from the format description): ckpt reads what it writes, and it reads what ckpt writes.
 #include <catch2/catch.hpp>

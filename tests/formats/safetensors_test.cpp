@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // safetensors: round trips through real files, the exact bytes the writer lays down, and hostile
 // files built byte by byte that the reader must refuse with the right error code.
 #include "ckpt/formats/safetensors.hpp"

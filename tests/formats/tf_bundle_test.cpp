@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TensorBundle reader and writer: every fixture bundle read with the keys, dtypes, shapes, offsets,
 // checksums and values the independent checker recorded (_tfverify/*.json), and bundles written
 // by ckpt (every dtype, strings, empty tensors, scalars, several shards, a multi-block index, an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TensorFlow checkpoints through ckpt's API: structs to TF2 (object-based) and TF1 (name-based)
 // bundles and back, the object graph TF would restore from, shards, prefixes and SavedModel
 // directories. Real TensorFlow files are checked in tests/conformance/tf_fixtures_test.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Damaged and hostile TensorBundles: every truncation length and every single-byte change of the
 // `.index` and data files of three real fixtures, and hand-built tables breaking one rule each,
 // must raise ckpt::error with the expected code, never crash or read out of bounds.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TF2 object graph: naming, breadth-first numbering, encoding, and binding keys back to paths.
 // The fixtures' real graphs are checked in tests/conformance/tf_fixtures_test.cpp.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `.index` table: TF's index-key rules, the worked example of specs/tf_checkpoint.md §8 byte
 // for byte, block splitting (256 KiB, the large-entry pre-flush), and Snappy-compressed blocks.
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The body every reader fuzz target shares: the input becomes a file, which is opened as one
 // format and read entry by entry. Any ckpt::error is a correct answer; anything else (a crash, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the TensorBundle reader: the input is one `.index` and one data file,
 // `u32le n | n bytes of .index | the data file`. The bundle is opened, and every entry (slice
 // entries included) is read with checksums on and verified. Any ckpt::error is a correct answer.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Writes the seed corpus of fuzz_tf_checkpoint (u32le index size | .index | data file) from
 // small bundles made by ckpt's own writer. Not part of the build; run from the repository root:
 //   g++ -std=c++20 -Iinclude tests/fuzz/make_tf_checkpoint_seeds.cpp -lsnappy -o /tmp/seeds &&

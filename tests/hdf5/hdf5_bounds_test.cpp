@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounds the reader holds a file to. A compressed chunk is refused at open when its stored bytes
 // cannot decode to a whole chunk through its filters, so a few bytes on disk cannot declare
 // gigabytes of tensor (files built with libhdf5's direct chunk write, which stores whatever bytes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the HDF5 and Keras formats declare in format_info::capabilities holds: every declared dtype
 // round-trips bit for bit (random bytes, NaN payloads, signed zeros, strings with NUL bytes and
 // invalid UTF-8), shapes up to the declared rank and empty tensors come back, and a path holding a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The generic HDF5 layout: round trips of the shared model with every storage option, every dtype
 // bit-exact, the structure libhdf5 sees (groups, types, filters), and refused options.
 #include <catch2/catch.hpp>

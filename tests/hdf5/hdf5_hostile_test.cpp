@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Truncated and corrupted HDF5 files: every one gives a ckpt::error (or, where the damage hits
 // unchecked tensor bytes, loads), nothing is printed to stderr, and nothing crashes. A flipped
 // byte inside a Fletcher32-protected chunk is errc::checksum_mismatch.

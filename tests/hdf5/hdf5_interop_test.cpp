@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files ckpt writes in the generic layout, read back by two other readers and compared value by
 // value with what was saved: h5py (Debian's python3-h5py over libhdf5) and h5verify (jsfive, a
 // pure-JavaScript HDF5 reader sharing no code with libhdf5). Also the `ckpt` tool on .h5 files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt's own structural check of HDF5 metadata (formats/hdf5/raw): real files pass it whole, and
 // each kind of damage it exists for is errc::bad_format naming the file and the byte offset.
 #include <hdf5.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for the HDF5 tests: capturing what the process writes to stderr (file descriptor 2,
 // where libhdf5 prints its error stack), and file bytes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Conformance: every Keras file in ../shared/fixtures/h5 loads into a user struct and lists through
 // ckpt::reader with the layer names, weight names, shapes and values FIXTURES.md gives.
 #include <catch2/catch.hpp>

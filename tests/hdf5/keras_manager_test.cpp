@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The checkpoint manager over the HDF5 and Keras formats: each checkpoint is one file named by the
 // format (format_info::file_name), retention deletes whole checkpoints, and the latest restores.
 #include <catch2/catch.hpp>

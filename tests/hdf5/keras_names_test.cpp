@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Keras naming rules on their own: canonical paths to Keras 2 layers / weight names and Keras 3
 // vars groups, and back. The expected names are those found in real Keras files (see
 // ../shared/fixtures/h5/FIXTURES.md): "conv2d/kernel:0" in layer "conv2d", "dense_3/kernel:0" in a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Round trips through the Keras layouts (keras2 save_weights and full model, keras3, .keras) with
 // contiguous and chunked+shuffle+deflate+Fletcher32 storage, and files ckpt writes read back by two
 // readers that share no code with ckpt's reading: h5verify (jsfive, pure JavaScript, not libhdf5)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A Keras 2 file ckpt writes has the structure of the one tf.keras 2.11 wrote: compared object by
 // object with the fixture (attribute names in stored order, HDF5 types, dataspaces, values;
 // datasets' types, shapes, layout and values). Also: damaged Keras files and zips give ckpt::error

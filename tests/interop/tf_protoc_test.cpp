@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt's own protobuf codec against Debian's protoc, on our own minimal declarations of the
 // TensorFlow messages (tests/interop/protos/tf_checkpoint.proto): what the codec writes, protoc
 // decodes to the same field values; what protoc encodes from text, the codec decodes, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One round-trip body run over every registered format, driven by what each format declares it
 // can hold (format_info::capabilities): the shared model, every dtype bit for bit, strings, empty
 // tensors, ranks 0 to 8, long, unicode and punctuated keys, checksums, missing parent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A stand-in for a TensorBundle: `prefix.data-00000-of-00001` with the tensors, then
 // `prefix.index` with the data file's size and CRC32C and its own CRC32C, each written through

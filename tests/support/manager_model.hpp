@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The model the manager tests save, and the formats they save it in. Every value of the model
 // derives from the step, so a loaded checkpoint can be checked bit for bit against the step it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // An in-memory format for tests of the generic machinery: it keeps copies of what it is given.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The shared nested model every format's round-trip test uses: every reflection tier, every
 // container, every leaf kind and every dtype. Formats that cannot hold strings or complex numbers

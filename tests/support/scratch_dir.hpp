@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it when it goes away.
 // Each test process gets its own, so ctest may run tests in parallel.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Runs the independent TensorFlow checkpoint checker (../shared/tools/tfverify/tfverify.py) on a
 // path and returns its JSON report. The checker needs Debian's python3 with python3-protobuf (and

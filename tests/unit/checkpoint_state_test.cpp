@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The `checkpoint` state file: byte-identical re-serialization of TensorFlow's files, the
 // doubles and escapes Python's text_format writes (checked against Python itself and tfverify),
 // hostile inputs, and tf.train.latest_checkpoint's rules.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ckpt/codec/crc32c.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Atomic writes and mapped reads: the guarantees every format's save and load build on.
 #include <catch2/catch.hpp>
 #include <fstream>

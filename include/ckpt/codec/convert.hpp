@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Element conversion between numeric dtypes on load, when load_options::convert allows it.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78) with run-time CPU dispatch.
 //
 // All CRC values crossing the public API are *finished* CRCs (LevelDB/TensorFlow `Extend`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // JSON strings, as both the JSON format and the safetensors header write and check them.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A small protobuf wire-format codec: enough for the handful of TensorFlow messages ckpt reads and
 // writes (bundle header and entries, tensor shapes and slices, the object graph, the checkpoint

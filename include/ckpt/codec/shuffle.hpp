@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Byte shuffle as HDF5's shuffle filter (H5Zshuffle.c) lays it out: the n = bytes / elem_size
 // whole elements are split into elem_size planes, plane j holding byte j of every element in

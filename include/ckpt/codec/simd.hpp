@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One switch for every vectorised kernel: CKPT_DISABLE_SIMD, defined as a macro at build time or
 // set in the environment at run time to anything but "" or "0", makes each kernel use its scalar

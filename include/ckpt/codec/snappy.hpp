@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Raw Snappy blocks (no framing), as old TensorFlow `.index` tables store them, through libsnappy.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The one exception type of ckpt. It carries where a failure happened (file, key, byte offset) so
 // the message can name it, and callers can branch on the code rather than on text.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What a caller can ask of a save or a load. Defaults are strict: every key must match, dtypes
 // must be equal, checksums are verified, and limits guard against hostile files.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Shapes are row-major dimension lists, as every supported format stores them. Sizes read from a
 // file are untrusted, so products are computed with overflow checks.

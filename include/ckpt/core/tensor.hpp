@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // An owning N-D row-major tensor. New tensors are zero-filled like numpy.zeros; loading reuses or
 // allocates storage without zeroing it, since the file overwrites every element anyway.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What formats see of a tensor: dtype, shape and its memory. Fixed-size dtypes expose raw bytes;
 // string tensors expose their std::string elements, since their stored layout differs per format.

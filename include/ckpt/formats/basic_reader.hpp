@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The part of a format_reader every format shares: it owns the entries and the metadata, and
 // checks once, for every format, that a read names an entry and gives room of its dtype, shape

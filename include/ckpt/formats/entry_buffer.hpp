@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // One entry's values held in memory, for whoever needs a tensor the reader cannot show in place:
 // conversion, the `ckpt` tool, formats that re-read another format's entries.

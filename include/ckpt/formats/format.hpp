@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The format side of ckpt. A format sees canonical paths ("encoder/layers/0/kernel") and tensor
 // views, never user types, so each format is written once for every type (and a type once for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The JSON format: one readable document whose nested objects mirror the canonical path tree,
 // with every tensor spelled out as numbers. formats/json/README.md is the specification; this

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Which format a path is in. Formats register themselves once; the built-in ones do so when their
 // header is included, so including <ckpt/hdf5.hpp> is all it takes to make ".h5" work.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // safetensors, Hugging Face's tensor file: an 8-byte little-endian header size N, N bytes of UTF-8
 // JSON naming each tensor's dtype, shape and byte range, then the tensors' bytes back to back.

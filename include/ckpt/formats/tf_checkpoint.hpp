@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // TensorFlow checkpoints (TensorBundle: `P.index` + `P.data-SSSSS-of-NNNNN`) and the variables of
 // SavedModel directories. Two format names:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Writes a file so that readers see either the old file or the complete new one: the bytes go to a
 // temporary name in the same directory, are fsynced, renamed over the target, and the directory is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // An advisory lock on a directory: flock() on a lock file inside it. Held by one object at a time
 // across processes and within one (flock locks belong to the open file), released when the object

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A whole file mapped read-only. Loads take tensors straight from the page cache without a copy.
 // The file must be regular: directories, FIFOs and devices are refused before anything blocks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Whole small files read into memory: metadata documents (JSON checkpoints, state files) that are
 // parsed rather than mapped. Size is checked before allocating, and FIFOs or devices are refused

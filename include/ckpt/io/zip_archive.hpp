@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ZIP archives through Debian's libzip (link ckpt::hdf5, which brings libzip), for Keras' ".keras"
 // files (a zip of config.json, metadata.json and model.weights.h5). Reading takes one member into

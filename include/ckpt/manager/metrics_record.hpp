@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The metric each listed checkpoint was saved with, kept beside the `checkpoint` state file in
 // `checkpoint.metrics` (JSON), so that a restarted manager ranks them as before. The state file

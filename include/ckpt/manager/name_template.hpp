@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How a checkpoint directory names its checkpoints: a template with the step, as Keras'
 // ModelCheckpoint names files ("weights.{epoch:02d}"). "ckpt-{step}" gives TensorFlow's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Attributes on a group or dataset: scalar or 1-D, numeric or string. Strings come in both kinds
 // Keras files hold: variable-length (h5py 3) and fixed-length NULLPAD (h5py 2, numpy 'S' arrays),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Datasets as whole tensors: inspecting one (dtype, shape, storage) with every check a hostile file
 // calls for, reading it into a tensor, and writing a tensor as a new dataset.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Detection for the formats whose files are HDF5 files. Each is a format of its own in the one
 // registry: a layout (Keras 2, Keras 3) claims the HDF5 files its root group shows to be its own,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // HDF5 failures as ckpt::error. libhdf5 reports a failure by a negative return value and, unless
 // told otherwise, by printing its error stack to stderr. Every ckpt call that touches libhdf5 holds

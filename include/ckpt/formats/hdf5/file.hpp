@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Opening HDF5 files for reading, and creating them atomically for writing.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // HDF5 files held in memory, for the model.weights.h5 member of a ".keras" zip: libhdf5's core
 // driver opens a file image without a file on disk. Reading lends libhdf5 the image's own buffer

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The format_writer of every layout stored as one HDF5 file (generic, Keras 2, Keras 3): the
 // storage options are checked before anything is created, the layout writes into the root group of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt's generic HDF5 layout: canonical path "encoder/layers/0/kernel" is the dataset
 // /encoder/layers/0/kernel, one group per path level. The root group carries the marker of

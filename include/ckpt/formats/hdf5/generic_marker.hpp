@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The root attributes that mark a file as ckpt's generic HDF5 layout: `ckpt_layout` = "generic"
 // and `ckpt_layout_version`. The generic writer sets them; every layout's detection looks for them

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Groups: listing children (in creation order where the file tracks it, else by name, which is
 // what libhdf5 and h5py list by default), opening and creating them, and creating the intermediate

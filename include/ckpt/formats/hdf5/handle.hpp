@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // RAII ownership of libhdf5 identifiers: one handle type per kind of object, each closed with the
 // function libhdf5 names for that kind. Move-only; closing never throws (a failed close at

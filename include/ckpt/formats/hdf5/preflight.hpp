@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Where the reader asks ckpt's own structural check (raw/preflight.hpp) before libhdf5 decodes
 // anything: each opened file registers its preflight under the name libhdf5 knows the file by, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The format_reader every HDF5 layout shares, on a file on disk or an image in memory: a layout's
 // constructor finds its datasets and calls add_entry() for each; reading, checksum verification and

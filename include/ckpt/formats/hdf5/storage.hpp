@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // save_options::storage as an HDF5 dataset creation property list. Contiguous datasets carry no
 // filters; chunked ones get, in this pipeline order, shuffle -> deflate or zstd -> Fletcher32, so

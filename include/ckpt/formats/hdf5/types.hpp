@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt dtypes <-> HDF5 datatypes, in one table. Every dtype is stored with a type h5py reads as the
 // matching numpy dtype: IEEE floats and integers, float16 as IEEE half (h5py's own construction:

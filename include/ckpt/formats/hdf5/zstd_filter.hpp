@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The Zstandard HDF5 filter, registered id 32015, built into ckpt with libzstd and registered
 // in-process (H5Zregister), so no plugin is needed to read or write it. Compatible with the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How each dtype's elements are spelled in the JSON format (formats/json/README.md).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Exact decimal <-> binary conversion of the JSON format's floating-point values.
 

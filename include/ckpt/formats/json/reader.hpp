@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Reading the JSON format: a strict SAX parse that decodes values straight into storage.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Strings in the JSON format: UTF-8 validation, quoting and base64 for non-UTF-8 bytes.
 

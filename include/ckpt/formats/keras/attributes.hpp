@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The list attributes of Keras 2 files (`layer_names`, `weight_names`), read and written the way
 // Keras does: a list of names is one 1-D string attribute, split into `name0`, `name1`, ... when

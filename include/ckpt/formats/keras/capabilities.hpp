@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What the Keras layouts (keras2, keras3 and the `.keras` zip) hold. Their datasets use the HDF5
 // type mapping, so every dtype it holds round-trips; but Keras imposes a structure on paths (a

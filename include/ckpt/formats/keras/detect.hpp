@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Which Keras layout an HDF5 root group is in, from the names Keras gives it: Keras 2 lists its
 // layers in a `layer_names` attribute (on the root for save_weights, on /model_weights for a full

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Registers the Keras formats: `keras2` (Keras 2 save_weights and full-model `.h5` files; written
 // only when named), `keras3` (the default for ".weights.h5") and `keras` (".keras" zips). keras2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Keras 2's HDF5 layouts: `model.save_weights("w.h5")` and the full model of `model.save("m.h5")`.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Keras 3's `.weights.h5` layout (also the model.weights.h5 member of a `.keras` zip): each object
 // that owns variables has a `vars` group of datasets named 0, 1, ... in the object's variable

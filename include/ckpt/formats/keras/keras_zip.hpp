@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Keras 3's `.keras` file: a zip archive of metadata.json, config.json and model.weights.h5 (the
 // Keras 3 weights layout of keras3.hpp), stored uncompressed, in that order. The weights member is

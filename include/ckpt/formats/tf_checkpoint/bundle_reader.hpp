@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Reads a TensorBundle (TF's checkpoint format: `P.index` + `P.data-SSSSS-of-NNNNN`).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Writes a TensorBundle the way TF's BundleWriter (and MergeBundles, for several shards) does.
 //

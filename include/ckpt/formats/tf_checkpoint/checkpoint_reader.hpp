@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // A TensorFlow checkpoint as ckpt's format_reader: a bundle (prefix, .index, data file or
 // SavedModel directory) whose entries get canonical paths.

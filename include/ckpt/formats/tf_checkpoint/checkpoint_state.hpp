@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The `checkpoint` file TensorFlow keeps in a checkpoint directory: a text-format
 // tensorflow.CheckpointState naming the latest checkpoint prefix and the ones still kept.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt's format_writer for TensorFlow checkpoints: canonical paths become bundle keys.
 //  - object_based (format "tf", what tf.train.Checkpoint writes): keys

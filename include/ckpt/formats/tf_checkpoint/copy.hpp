@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Re-writes a TensorBundle entry by entry through bundle_reader and bundle_writer.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // TensorFlow's names for its DataType numbers ("DT_FLOAT"), which ckpt's dtype values equal; the
 // names TensorFlow's own tools print.

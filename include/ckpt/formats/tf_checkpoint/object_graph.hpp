@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // TensorFlow 2's object graph (TrackableObjectGraph), stored as the DT_STRING scalar
 // `_CHECKPOINTABLE_OBJECT_GRAPH` of an object-based checkpoint. It is how tf.train.Checkpoint

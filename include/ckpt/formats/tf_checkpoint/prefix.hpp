@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Which checkpoint a path names. TensorFlow names a checkpoint by its prefix ("dir/ckpt-5"), but
 // users also point at "dir/ckpt-5.index", at one of its data files, or at a SavedModel directory,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The protobuf messages of a TensorBundle `.index`: BundleHeaderProto (key ""), BundleEntryProto
 // (every other key) and the messages inside them (TensorShapeProto, TensorSliceProto, VersionDef).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Keys of the entries that hold one slice of a partitioned variable (TF's EncodeTensorNameSlice):
 // a binary OrderedCode string, specs/tf_checkpoint.md §4 "Sliced variables".

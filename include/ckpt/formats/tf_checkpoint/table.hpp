@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The `.index` file of a TensorBundle: an immutable sorted key/value table in the LevelDB table
 // format (specs/tf_checkpoint.md §2), read and written here without LevelDB.

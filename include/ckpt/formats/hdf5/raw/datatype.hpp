@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Encoded HDF5 datatypes and dataspaces, as they appear in datatype and dataspace messages and
 // inside attribute messages. libhdf5 1.10 decodes these trusting their bytes (member and enum names

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The global heap, where HDF5 keeps variable-length data (strings and sequences): a variable-length
 // element on disk is a 4-byte sequence length, the address of a global heap collection ("GCOL")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Bob Jenkins' lookup3 hash ("hashlittle", public domain), which HDF5 stores as the checksum of
 // its newer metadata (version 2 object headers and their continuation chunks, superblocks v2/v3).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Validation of the object header message bodies libhdf5 decodes: each body is read field by field
 // within its own bytes (raw/source.hpp's cursor fails on any overrun), names must be NUL-terminated

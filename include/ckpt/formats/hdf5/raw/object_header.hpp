@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // HDF5 object headers, version 1 and version 2 ("OHDR", continued in "OCHK" chunks): the list of
 // header messages (type, flags, body) of one object, each message lying inside its chunk. Chunks

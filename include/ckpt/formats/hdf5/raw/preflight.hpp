@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // ckpt's own structural check of an HDF5 file's metadata, run before libhdf5 decodes it. libhdf5
 // 1.10 decodes several on-disk structures without bounds checks, so a corrupted or hostile file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Bounded little-endian reading of an HDF5 file's bytes, for ckpt's own structural check of the
 // file's metadata before libhdf5 decodes it (raw/preflight.hpp). A `source` is the whole file, on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The HDF5 superblock (versions 0 to 3): where the file's metadata starts. Found at offset 0, 512,
 // 1024, ... (a user block may precede it); gives the sizes of addresses and lengths, the base

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Old-style HDF5 groups (what h5py and Keras write by default): a symbol table message names a
 // version 1 B-tree ("TREE", type 0) whose leaves are symbol table nodes ("SNOD"), and a local heap
