@@ -140,7 +140,11 @@ inline std::string keras2_top_level_path(std::string_view weight_name) {
 }
 
 inline std::string keras2_optimizer_path(std::string_view weight_name) {
-  return std::string(optimizer_group) + "/" + std::string(strip_output_suffix(weight_name));
+  // Appended in place: GCC 12 at -O3 reports a false array-bounds error for the chain of '+'.
+  std::string path(optimizer_group);
+  path += '/';
+  path += strip_output_suffix(weight_name);
+  return path;
 }
 
 // ---------------------------------------------------------------------------------------------
