@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ckpt::manager over every registered format that holds the test model: numbering, restart,
 // retention (max_to_keep, keep_checkpoint_every_n_hours, keep_best), name templates,
 // checkpoint_interval, the lock against a second manager, cleanup of interrupted saves, recovery
@@ -19,6 +20,9 @@
 
 #include "../support/manager_model.hpp"
 #include "../support/scratch_dir.hpp"
+#ifdef CKPT_TEST_WITH_HDF5
+#include "ckpt/hdf5.hpp"  // the HDF5 and Keras formats join the list
+#endif
 
 namespace fs = std::filesystem;
 using ckpt_test::checkpoint_files;

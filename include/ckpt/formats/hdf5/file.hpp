@@ -128,6 +128,10 @@ class new_file {
     std::string pattern = (dir / ("." + target_.filename().string() + ".tmp-XXXXXX")).string();
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
+    // The fault hook sees the operations ckpt makes itself (libhdf5's writes are its own), so
+    // crash and full-disk tests reach every step of the commit.
+    if (const int err = ckpt::detail::injected_fault(file_op::create, target_))
+      ckpt::detail::throw_errno("cannot create a temporary file beside it", target_.string(), err);
     const int fd = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd < 0)
       ckpt::detail::throw_errno("cannot create a temporary file beside it", target_.string(),
@@ -164,6 +168,8 @@ class new_file {
       raise(where(), "H5Fclose", errc::io);
     }
     if (sync_) {
+      if (const int err = ckpt::detail::injected_fault(file_op::fsync, target_))
+        fail("cannot fsync", err);
       const int fd = ::open(temp_.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) fail("cannot reopen to fsync", errno);
       const int rc = ::fsync(fd);
@@ -171,6 +177,8 @@ class new_file {
       ::close(fd);
       if (rc != 0) fail("cannot fsync", err);
     }
+    if (const int err = ckpt::detail::injected_fault(file_op::rename, target_))
+      fail("cannot rename into place", err);
     if (::rename(temp_.c_str(), target_.c_str()) != 0) fail("cannot rename into place", errno);
     temp_.clear();
     if (sync_) atomic_file::sync_directory(target_.parent_path());
