@@ -255,7 +255,7 @@ TEST_CASE("long, unicode and punctuated keys come back as written", "[roundtrip]
           "deep/" +
               [] {
                 std::string s;
-                for (int i = 0; i < 40; ++i) s += "n" + std::to_string(i) + "/";
+                for (int i = 0; i < 40; ++i) s.append("n").append(std::to_string(i)).append("/");
                 return s + "leaf";
               }(),
           "z_last",
