@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #pragma once
 // How canonical paths ("dense/kernel") map to the names Keras gives weights, and back. Pure string
 // functions, kept apart from HDF5 so the mapping can be tested on its own; formats/keras/README.md
