@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// Quick start: define a model as plain structs, save it in every format ckpt has (HDF5 too when
-// built with it), load each file back into a fresh model and check every tensor.
+// Quick start: define a model as plain structs, save it in every format ckpt has (HDF5 and the
+// Keras layouts too when built with them), load each file back into a fresh model and check every
+// tensor.
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -34,8 +35,16 @@ Dense make_dense(std::uint64_t in, std::uint64_t out, float seed) {
   return d;
 }
 
+// Keras files hold Keras' own structure rather than any struct: one member per layer, named as
+// Keras names it, one field per weight (examples/keras_weights.cpp reads a real one).
+struct KerasModel {
+  Dense dense;
+  Dense dense_1;
+};
+
 // Every leaf's dtype, shape and bytes by path, to compare two models tensor by tensor.
-std::map<std::string, ckpt::tensor_view> leaves(const Model& m) {
+template <class M>
+std::map<std::string, ckpt::tensor_view> leaves(const M& m) {
   std::map<std::string, ckpt::tensor_view> out;
   ckpt::for_each_leaf(m,
                       [&](const std::string& path, const ckpt::tensor_view& t) { out[path] = t; });
@@ -47,6 +56,36 @@ bool same(const ckpt::tensor_view& a, const ckpt::tensor_view& b) {
          (a.bytes.empty() || std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size()) == 0);
 }
 
+// Saves `model` in `format` under `dir`, loads it into a fresh M, prints one line per tensor and
+// returns how many did not come back identical.
+template <class M>
+int round_trip(const ckpt::format_info& format, const M& model, const std::filesystem::path& dir) {
+  const auto format_dir = dir / format.name;
+  const auto path = format_dir / format.file_name("model");  // "model.safetensors", "model", ...
+  std::string error;
+  M loaded;
+  try {
+    ckpt::save(model, path, {.format = format.name});
+    ckpt::load(loaded, path);  // the format is detected
+  } catch (const ckpt::error& e) {
+    error = e.what();
+  }
+  std::uintmax_t bytes = 0;
+  if (std::filesystem::exists(format_dir))
+    for (const auto& f : std::filesystem::recursive_directory_iterator(format_dir))
+      if (f.is_regular_file()) bytes += f.file_size();
+  int failures = 0;
+  const auto expected = leaves(model), got = leaves(loaded);
+  for (const auto& [name, tensor] : expected) {
+    const bool ok = error.empty() && got.count(name) && same(tensor, got.at(name));
+    failures += !ok;
+    std::printf("%-12s %-22s %8ju  %-24s %s\n", format.name.c_str(),
+                path.filename().string().c_str(), bytes, name.c_str(), ok ? "OK" : "FAIL");
+  }
+  if (!error.empty()) std::printf("  error: %s\n", error.c_str());
+  return failures;
+}
+
 int main() {
   Model model;
   model.encoder.layers = {make_dense(4, 8, 1.0f), make_dense(8, 8, 2.0f)};
@@ -55,37 +94,17 @@ int main() {
   for (std::size_t i = 0; i < model.embedding.size(); ++i)
     model.embedding[i] = ckpt::bfloat16(0.5f * float(i));
   model.step = 1000;
+  const KerasModel keras_model{make_dense(4, 8, 1.0f), make_dense(8, 2, 2.0f)};
 
   const auto dir = std::filesystem::temp_directory_path() / "ckpt_quickstart";
   std::filesystem::remove_all(dir);
   int failures = 0, formats = 0;
   std::printf("%-12s %-22s %8s  %-24s %s\n", "format", "file", "bytes", "tensor", "result");
   for (const auto& format : ckpt::registered_formats()) {
-    // Keras files hold Keras' own layer structure, not any struct (examples/keras_weights.cpp).
-    if (format.extensions.empty() || !format.capabilities.any_paths) continue;
+    if (!format.create) continue;
     ++formats;
-    const auto format_dir = dir / format.name;
-    std::filesystem::create_directories(format_dir);
-    const auto path = format_dir / ("model" + format.extensions.front());
-    std::string error;
-    Model loaded;
-    try {
-      ckpt::save(model, path);
-      ckpt::load(loaded, path);
-    } catch (const ckpt::error& e) {
-      error = e.what();
-    }
-    std::uintmax_t bytes = 0;
-    for (const auto& f : std::filesystem::recursive_directory_iterator(format_dir))
-      if (f.is_regular_file()) bytes += f.file_size();
-    const auto expected = leaves(model), got = leaves(loaded);
-    for (const auto& [name, tensor] : expected) {
-      const bool ok = error.empty() && got.count(name) && same(tensor, got.at(name));
-      failures += !ok;
-      std::printf("%-12s %-22s %8ju  %-24s %s\n", format.name.c_str(),
-                  path.filename().string().c_str(), bytes, name.c_str(), ok ? "OK" : "FAIL");
-    }
-    if (!error.empty()) std::printf("  error: %s\n", error.c_str());
+    failures += format.capabilities.any_paths ? round_trip(format, model, dir)
+                                              : round_trip(format, keras_model, dir);
   }
   std::filesystem::remove_all(dir);
   if (formats == 0) ++failures;

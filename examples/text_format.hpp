@@ -50,7 +50,8 @@ class writer : public ckpt::format_writer {
 // basic_reader owns the entries and checks every read's dtype and size; this class only parses.
 class reader : public ckpt::basic_reader {
  public:
-  explicit reader(const std::filesystem::path& path) : basic_reader(path.string()) {
+  reader(const std::filesystem::path& path, const ckpt::load_options& = {})
+      : basic_reader(path.string()) {
     std::ifstream in(path);
     std::string line;
     if (!std::getline(in, line) || line != "ckpt-text 1")
@@ -102,15 +103,9 @@ class reader : public ckpt::basic_reader {
 };
 
 inline ckpt::format_info info() {
-  ckpt::format_info f;
-  f.name = "text";
-  f.extensions = {".ckpt.txt"};
-  f.open = [](const std::filesystem::path& p, const ckpt::load_options&) {
-    return std::make_unique<reader>(p);
-  };
-  f.create = [](const std::filesystem::path& p, const ckpt::save_options& o) {
-    return std::make_unique<writer>(p, o);
-  };
+  // A reader and a writer built from (path, options) make a format; no detect(): the
+  // extension names it.
+  ckpt::format_info f = ckpt::basic_format<reader, writer>("text", {".ckpt.txt"});
   // What the format gives back exactly: every fixed-size dtype (the bytes are stored as they
   // are), no strings, and no whitespace inside a path (it separates the fields of a line).
   using ckpt::dtype;

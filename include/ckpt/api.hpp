@@ -200,8 +200,7 @@ inline conversion_result convert_file(const std::filesystem::path& from,
   for (const auto& [k, v] : in->metadata()) save.metadata.emplace(k, v);
   try {
     if (save.format.empty() && format.native_copy) {
-      if (const auto parent = to.parent_path(); !parent.empty())
-        std::filesystem::create_directories(parent);
+      create_parent_directories(to);
       if (format.native_copy(from, *in, to, save)) {
         result.layout_kept = true;
         result.to_format = result.from_format;

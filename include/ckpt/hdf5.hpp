@@ -46,7 +46,7 @@ inline format_info info() {
 }  // namespace ckpt::hdf5
 
 namespace ckpt {
-inline const bool hdf5_registered = register_format(hdf5::info());
+CKPT_REGISTER_FORMAT(hdf5_registered, hdf5::info())
 }  // namespace ckpt
 
 // The Keras layouts: the keras2, keras3 and keras formats.

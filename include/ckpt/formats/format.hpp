@@ -112,6 +112,9 @@ struct format_info {
   // before the generic HDF5 reading of the same file).
   int detect_order = 0;
   format_capabilities capabilities = {};
+  // The extension a checkpoint named only by a stem gets (the manager's "ckpt-5"), when it is not
+  // the first of `extensions`: a format may write ".h5" files without claiming every ".h5" name.
+  std::string default_extension;
 
   // ---- Optional hooks; each has a default that suits a format of one file.
 
@@ -133,8 +136,9 @@ struct format_info {
 
   // The file name a checkpoint named `stem` gets in this format ("ckpt-5" -> "ckpt-5.safetensors").
   std::string file_name(const std::string& stem) const {
-    if (takes_bare_prefixes || extensions.empty()) return stem;
-    return stem + extensions.front();
+    if (takes_bare_prefixes) return stem;
+    if (!default_extension.empty()) return stem + default_extension;
+    return extensions.empty() ? stem : stem + extensions.front();
   }
   std::vector<std::string> files_of(const std::filesystem::path& checkpoint,
                                     const std::vector<std::string>& names) const {
@@ -145,5 +149,26 @@ struct format_info {
     return {};
   }
 };
+
+// The format_info of a format whose Reader and Writer are constructed from (path, options): its
+// name, extensions, detect and the open/create hooks. The format adds its capabilities and any
+// optional hook to what this returns.
+template <class Reader, class Writer>
+format_info basic_format(std::string name, std::vector<std::string> extensions,
+                         bool (*detect)(const std::filesystem::path&) = nullptr) {
+  format_info f;
+  f.name = std::move(name);
+  f.extensions = std::move(extensions);
+  if (detect) f.detect = detect;
+  f.open = [](const std::filesystem::path& path,
+              const load_options& options) -> std::unique_ptr<format_reader> {
+    return std::make_unique<Reader>(path, options);
+  };
+  f.create = [](const std::filesystem::path& path,
+                const save_options& options) -> std::unique_ptr<format_writer> {
+    return std::make_unique<Writer>(path, options);
+  };
+  return f;
+}
 
 }  // namespace ckpt

@@ -19,18 +19,7 @@
 namespace ckpt::json_format {
 
 inline format_info info() {
-  format_info f;
-  f.name = "json";
-  f.extensions = {".json"};
-  f.detect = [](const std::filesystem::path& p) { return detect(p); };
-  f.open = [](const std::filesystem::path& p,
-              const load_options& o) -> std::unique_ptr<format_reader> {
-    return std::make_unique<reader>(p, o);
-  };
-  f.create = [](const std::filesystem::path& p,
-                const save_options& o) -> std::unique_ptr<format_writer> {
-    return std::make_unique<writer>(p, o);
-  };
+  format_info f = basic_format<reader, writer>("json", {".json"}, detect);
   for (const auto& row : ckpt::detail::dtype_table)
     if (rule_for(row.type).kind != value_kind::unsupported) f.capabilities.dtypes.push_back(row.type);
   return f;
@@ -39,5 +28,5 @@ inline format_info info() {
 }  // namespace ckpt::json_format
 
 namespace ckpt {
-inline const bool json_registered = register_format(json_format::info());
+CKPT_REGISTER_FORMAT(json_registered, json_format::info())
 }  // namespace ckpt

@@ -47,6 +47,18 @@ inline bool register_format(format_info info) {
   return true;
 }
 
+// Including a built-in format's header registers it at static initialisation. Every file that
+// includes it then compiles that format's code (the linker keeps one copy), which is what
+// header-only costs. A program with many files that include ckpt can compile the formats once:
+// define CKPT_REGISTER_FORMATS_ONCE for every file, and in exactly one .cpp also define
+// CKPT_REGISTER_FORMATS_HERE before including the headers of the formats the program uses.
+#if defined(CKPT_REGISTER_FORMATS_ONCE) && !defined(CKPT_REGISTER_FORMATS_HERE)
+#define CKPT_REGISTER_FORMAT(variable, format)
+#else
+#define CKPT_REGISTER_FORMAT(variable, format) \
+  inline const bool variable = ::ckpt::register_format(format);
+#endif
+
 inline std::vector<format_info> registered_formats() {
   auto& r = detail::registry();
   std::lock_guard lock(r.mutex);
@@ -90,18 +102,23 @@ inline std::optional<format_info> format_of(const format_reader& reader) {
   return std::nullopt;
 }
 
-// A writer for `path` in `format`, with the directories above it created first (as TensorFlow's
-// checkpoint.save creates the prefix's directory).
+// Creates the directories above `path` (as TensorFlow's checkpoint.save creates the prefix's
+// directory); failure is a ckpt::error naming the file.
+inline void create_parent_directories(const std::filesystem::path& path) {
+  const auto parent = path.parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec)
+    throw error(errc::io, "cannot create the directory " + parent.string() + ": " + ec.message(),
+                path.string());
+}
+
+// A writer for `path` in `format`, with the directories above it created first.
 inline std::unique_ptr<format_writer> create_writer(const format_info& format,
                                                     const std::filesystem::path& path,
                                                     const save_options& options) {
-  if (const auto parent = path.parent_path(); !parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec)
-      throw error(errc::io, "cannot create the directory " + parent.string() + ": " + ec.message(),
-                  path.string());
-  }
+  create_parent_directories(path);
   return format.create(path, options);
 }
 

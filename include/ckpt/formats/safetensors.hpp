@@ -805,18 +805,7 @@ class writer final : public format_writer {
 };
 
 inline format_info info() {
-  format_info f;
-  f.name = "safetensors";
-  f.extensions = {".safetensors"};
-  f.detect = [](const std::filesystem::path& path) { return detect(path); };
-  f.open = [](const std::filesystem::path& path,
-              const load_options& options) -> std::unique_ptr<format_reader> {
-    return std::make_unique<reader>(path, options);
-  };
-  f.create = [](const std::filesystem::path& path,
-                const save_options& options) -> std::unique_ptr<format_writer> {
-    return std::make_unique<writer>(path, options);
-  };
+  format_info f = basic_format<reader, writer>("safetensors", {".safetensors"}, detect);
   f.capabilities.dtypes = {dtype::float16, dtype::bfloat16, dtype::float32, dtype::float64,
                            dtype::int8,    dtype::int16,    dtype::int32,   dtype::int64,
                            dtype::uint8,   dtype::uint16,   dtype::uint32,  dtype::uint64,
@@ -830,5 +819,5 @@ inline format_info info() {
 }  // namespace ckpt::safetensors
 
 namespace ckpt {
-inline const bool safetensors_registered = register_format(safetensors::info());
+CKPT_REGISTER_FORMAT(safetensors_registered, safetensors::info())
 }  // namespace ckpt

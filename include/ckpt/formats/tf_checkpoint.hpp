@@ -76,6 +76,6 @@ inline format_info info(bool object_based) {
 }  // namespace ckpt::tf_checkpoint
 
 namespace ckpt {
-inline const bool tf_registered = register_format(tf_checkpoint::info(true));
-inline const bool tf1_registered = register_format(tf_checkpoint::info(false));
+CKPT_REGISTER_FORMAT(tf_registered, tf_checkpoint::info(true))
+CKPT_REGISTER_FORMAT(tf1_registered, tf_checkpoint::info(false))
 }  // namespace ckpt

@@ -13,7 +13,7 @@
 #include "ckpt/formats/registry.hpp"
 
 namespace ckpt {
-inline const bool keras2_registered = register_format(keras2::info());
-inline const bool keras3_registered = register_format(keras3::info());
-inline const bool keras_registered = register_format(keras_zip::info());
+CKPT_REGISTER_FORMAT(keras2_registered, keras2::info())
+CKPT_REGISTER_FORMAT(keras3_registered, keras3::info())
+CKPT_REGISTER_FORMAT(keras_registered, keras_zip::info())
 }  // namespace ckpt

@@ -244,11 +244,13 @@ inline void write_layout(const hdf5::group& root, const std::vector<named_tensor
 }
 
 // The `keras2` format: Keras 2 files on read (save_weights or full model), claimed by detection
-// before the generic `hdf5` format; Keras 2 on write. No extension of its own (".h5" stays ckpt's
-// generic layout): saving in it takes save_options::format = "keras2".
+// before the generic `hdf5` format; Keras 2 on write. It claims no extension (a ".h5" name stays
+// ckpt's generic layout): saving in it takes save_options::format = "keras2". Checkpoints named
+// by a stem (the manager's) get ".h5", as Keras' ModelCheckpoint names them.
 inline format_info info() {
   format_info f;
   f.name = "keras2";
+  f.default_extension = ".h5";
   f.detect = [](const std::filesystem::path& path) {
     return hdf5::root_accepts(path, [](const hdf5::group& root) { return keras::is_keras2(root); });
   };

@@ -163,18 +163,7 @@ class writer final : public format_writer {
 // The `keras` format: ".keras" zips, read and written. One checkpoint is one file, so the
 // manager's default file hook (the file itself) suits it.
 inline format_info info() {
-  format_info f;
-  f.name = "keras";
-  f.extensions = {".keras"};
-  f.detect = [](const std::filesystem::path& path) { return detect(path); };
-  f.open = [](const std::filesystem::path& path,
-              const load_options& options) -> std::unique_ptr<format_reader> {
-    return std::make_unique<reader>(path, options);
-  };
-  f.create = [](const std::filesystem::path& path,
-                const save_options& options) -> std::unique_ptr<format_writer> {
-    return std::make_unique<writer>(path, options);
-  };
+  format_info f = basic_format<reader, writer>("keras", {".keras"}, detect);
   f.capabilities = keras::capabilities();
   return f;
 }
