@@ -15,7 +15,7 @@ struct option {
   std::string arguments::*value = nullptr;
 };
 
-constexpr option options[] = {
+constexpr option option_table[] = {
     {"--json", &arguments::json, nullptr},
     {"--values", &arguments::values, nullptr},
     {"--all-values", &arguments::all_values, nullptr},
@@ -25,7 +25,7 @@ constexpr option options[] = {
 };
 
 const option* find_option(std::string_view name) {
-  for (const auto& o : options)
+  for (const auto& o : option_table)
     if (o.name == name) return &o;
   return nullptr;
 }

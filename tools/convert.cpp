@@ -14,9 +14,9 @@ namespace ckpt_tool {
 
 namespace {
 
-constexpr std::string_view options[] = {"--format", "--from"};
+constexpr std::string_view convert_options[] = {"--format", "--from"};
 
-constexpr std::string_view usage =
+constexpr std::string_view convert_usage =
     "usage: ckpt convert IN OUT [--format NAME] [--from NAME]\n"
     "\n"
     "Copies every tensor of the checkpoint IN into OUT by canonical path, and prints how many\n"
@@ -46,7 +46,7 @@ int convert(const arguments& a) {
 
 }  // namespace
 
-const verb convert_verb = {"convert", "copy a checkpoint into another file or format", usage,
-                           options, convert};
+const verb convert_verb = {"convert", "copy a checkpoint into another file or format",
+                           convert_usage, convert_options, convert};
 
 }  // namespace ckpt_tool

@@ -18,10 +18,10 @@ namespace ckpt_tool {
 
 namespace {
 
-constexpr std::string_view options[] = {"--json", "--values", "--all-values", "--tensor",
-                                        "--format"};
+constexpr std::string_view inspect_options[] = {"--json", "--values", "--all-values", "--tensor",
+                                                "--format"};
 
-constexpr std::string_view usage =
+constexpr std::string_view inspect_usage =
     "usage: ckpt inspect PATH [--json] [--values | --all-values] [--tensor NAME] [--format NAME]\n"
     "\n"
     "Lists every entry of the checkpoint at PATH: its key as stored, dtype, shape, stored bytes\n"
@@ -177,7 +177,7 @@ int inspect(const arguments& a) {
 
 }  // namespace
 
-const verb inspect_verb = {"inspect", "list a checkpoint's entries, optionally with values", usage,
-                           options, inspect};
+const verb inspect_verb = {"inspect", "list a checkpoint's entries, optionally with values",
+                           inspect_usage, inspect_options, inspect};
 
 }  // namespace ckpt_tool

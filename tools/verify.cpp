@@ -14,9 +14,9 @@ namespace ckpt_tool {
 
 namespace {
 
-constexpr std::string_view options[] = {"--format"};
+constexpr std::string_view verify_options[] = {"--format"};
 
-constexpr std::string_view usage =
+constexpr std::string_view verify_usage =
     "usage: ckpt verify PATH [--format NAME]\n"
     "\n"
     "Reads every entry of the checkpoint at PATH, which checks its structure, and checks every\n"
@@ -50,7 +50,7 @@ int verify(const arguments& a) {
 
 }  // namespace
 
-const verb verify_verb = {"verify", "read every entry and check every checksum", usage, options,
-                          verify};
+const verb verify_verb = {"verify", "read every entry and check every checksum", verify_usage,
+                          verify_options, verify};
 
 }  // namespace ckpt_tool
