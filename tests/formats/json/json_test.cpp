@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "../support/model.hpp"
-#include "../support/scratch_dir.hpp"
+#include "../../support/model.hpp"
+#include "../../support/scratch_dir.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;

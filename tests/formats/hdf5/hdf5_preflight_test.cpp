@@ -6,12 +6,12 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
-#include "../support/model.hpp"
-#include "../support/scratch_dir.hpp"
+#include "../../support/hdf5_test_support.hpp"
+#include "../../support/model.hpp"
+#include "../../support/scratch_dir.hpp"
 #include "ckpt/formats/hdf5/raw/preflight.hpp"
 #include "ckpt/hdf5.hpp"
 #include "ckpt/io/zip_archive.hpp"
-#include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;

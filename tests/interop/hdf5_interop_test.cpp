@@ -10,11 +10,11 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "../support/hdf5_test_support.hpp"
 #include "../support/model.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/safetensors.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "../support/scratch_dir.hpp"
+#include "../../support/hdf5_test_support.hpp"
+#include "../../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;

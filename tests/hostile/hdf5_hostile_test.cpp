@@ -6,9 +6,9 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "../support/hdf5_test_support.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 using namespace ckpt_test;
 namespace fs = std::filesystem;

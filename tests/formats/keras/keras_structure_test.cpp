@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "../support/cli.hpp"
-#include "../support/scratch_dir.hpp"
+#include "../../support/cli.hpp"
+#include "../../support/hdf5_test_support.hpp"
+#include "../../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 namespace {
 

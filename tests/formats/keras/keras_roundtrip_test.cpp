@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
-#include "../support/model.hpp"
-#include "../support/scratch_dir.hpp"
+#include "../../support/hdf5_test_support.hpp"
+#include "../../support/model.hpp"
+#include "../../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 namespace {
 

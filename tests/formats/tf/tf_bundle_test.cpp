@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../support/scratch_dir.hpp"
-#include "../support/tfverify.hpp"
+#include "../../support/scratch_dir.hpp"
+#include "../../support/tfverify.hpp"
 #include "ckpt/codec/half.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_writer.hpp"

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "../support/hdf5_test_support.hpp"
 #include "ckpt/hdf5.hpp"
-#include "hdf5_test_support.hpp"
 
 namespace {
 

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../support/model.hpp"
-#include "../support/scratch_dir.hpp"
-#include "../support/tfverify.hpp"
+#include "../../support/model.hpp"
+#include "../../support/scratch_dir.hpp"
+#include "../../support/tfverify.hpp"
 #include "ckpt/ckpt.hpp"
 
 namespace fs = std::filesystem;
