@@ -48,7 +48,7 @@ TEST_CASE("the manager keeps, names and restores HDF5 and Keras checkpoints",
     const char* format;
     const char* ending;  // what format_info::file_name appends to the stem
   };
-  for (const auto& c : {manager_case{"hdf5", ".h5"}, manager_case{"keras2", ""},
+  for (const auto& c : {manager_case{"hdf5", ".h5"}, manager_case{"keras2", ".h5"},
                         manager_case{"keras3", ".weights.h5"}, manager_case{"keras", ".keras"}}) {
     SECTION(c.format) {
       scratch_dir dir("ckpt-keras-manager");
