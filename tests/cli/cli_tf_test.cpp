@@ -15,49 +15,22 @@
 #include <vector>
 
 #include "../support/cli.hpp"
+#include "../support/files.hpp"
 #include "../support/fixtures.hpp"
 #include "../support/scratch_dir.hpp"
+#include "../support/tf_reports.hpp"
 #include "ckpt/ckpt.hpp"
 
 namespace fs = std::filesystem;
 using ckpt_test::run_ckpt;
 using ckpt_test::scratch_dir;
+using ckpt_test::slurp;
+using ckpt_test::spit;
 using nlohmann::json;
 
 namespace {
 
 const fs::path fixtures = ckpt_test::fixtures_dir();
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-// tfverify's reports (../shared/fixtures/*/_tfverify), by bundle prefix relative to the fixtures.
-std::map<std::string, json> reports() {
-  std::map<std::string, json> out;
-  for (const char* dir : {"tf", "savedmodel"}) {
-    const fs::path root = fixtures / dir / "_tfverify";
-    if (!fs::exists(root)) continue;
-    for (const auto& f : fs::directory_iterator(root)) {
-      if (f.path().extension() != ".json") continue;
-      json report = json::parse(slurp(f.path()));
-      const std::string prefix = report["bundle"]["prefix"];
-      out[prefix] = std::move(report);
-    }
-  }
-  return out;
-}
-
-bool has_fixtures() {
-  if (fs::exists(fixtures / "tf" / "_tfverify")) return true;
-  WARN("SKIPPED: no TensorFlow fixtures under " << fixtures.string() << " (tf/, savedmodel/)");
-  return false;
-}
 
 // The lines inspect_checkpoint prints for a bundle, from the report: "key (DT_X) [d0,d1]",
 // sorted by key.
@@ -89,10 +62,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST_CASE("inspect on tf_half_plus_two_v1 prints inspect_checkpoint's lines", "[cli][tf]") {
   const fs::path dir = fixtures / "tf/tf_half_plus_two_v1";
-  if (!fs::exists(dir)) {
-    WARN("SKIPPED: fixture tf_half_plus_two_v1 is missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(dir)) return;
   // FIXTURES.md: a, b, c are DT_FLOAT scalars.
   const std::string expected = "a (DT_FLOAT) []\nb (DT_FLOAT) []\nc (DT_FLOAT) []\n";
   for (const fs::path& path :
@@ -109,8 +79,8 @@ TEST_CASE("inspect on tf_half_plus_two_v1 prints inspect_checkpoint's lines", "[
 }
 
 TEST_CASE("inspect lists every fixture bundle as tfverify recorded it", "[cli][tf]") {
-  if (!has_fixtures()) return;
-  const auto all = reports();
+  if (!ckpt_test::tf_fixtures_present()) return;
+  const auto all = ckpt_test::tfverify_reports();
   CHECK(all.size() == 27);
   for (const auto& [prefix, report] : all) {
     INFO(prefix);
@@ -123,10 +93,7 @@ TEST_CASE("inspect lists every fixture bundle as tfverify recorded it", "[cli][t
 
 TEST_CASE("inspect eos ckpt-5: listing, --tensor by key or path, --json", "[cli][tf]") {
   const fs::path prefix = fixtures / "tf/eos_checkpoint_manager/ckpt-5";
-  if (!fs::exists(prefix.string() + ".index")) {
-    WARN("SKIPPED: fixture eos_checkpoint_manager/ckpt-5 is missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(prefix)) return;
   const auto listing = run_ckpt("inspect " + prefix.string());
   REQUIRE(listing.status == 0);
   const auto lines = lines_of(listing.out);
@@ -143,7 +110,7 @@ TEST_CASE("inspect eos ckpt-5: listing, --tensor by key or path, --json", "[cli]
        })
     CHECK(std::count(lines.begin(), lines.end(), line) == 1);
 
-  const json report = reports().at("tf/eos_checkpoint_manager/ckpt-5");
+  const json report = ckpt_test::tfverify_reports().at("tf/eos_checkpoint_manager/ckpt-5");
   const std::string bias_key = "net/layer_with_weights-4/bias/.ATTRIBUTES/VARIABLE_VALUE";
   json expected_bias;
   for (const auto& e : report["bundle"]["entries"])
@@ -183,10 +150,7 @@ TEST_CASE("inspect eos ckpt-5: listing, --tensor by key or path, --json", "[cli]
 TEST_CASE("inspect --tensor prints string tensors and SavedModel values", "[cli][tf]") {
   const fs::path strings = fixtures / "tf/tf_old_string_tensors/foo";
   const fs::path sharded = fixtures / "tf/tf_trt_2.0_saved_model_sharded";
-  if (!fs::exists(strings.string() + ".index") || !fs::exists(sharded)) {
-    WARN("SKIPPED: fixtures tf_old_string_tensors or tf_trt_2.0_saved_model_sharded are missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(strings) || !ckpt_test::fixture_present(sharded)) return;
   const auto s = run_ckpt("inspect --tensor strs " + strings.string());
   REQUIRE(s.status == 0);
   const auto out = lines_of(s.out);
@@ -200,8 +164,8 @@ TEST_CASE("inspect --tensor prints string tensors and SavedModel values", "[cli]
 }
 
 TEST_CASE("verify passes every fixture and names what a flipped byte breaks", "[cli][tf]") {
-  if (!has_fixtures()) return;
-  for (const auto& [prefix, report] : reports()) {
+  if (!ckpt_test::tf_fixtures_present()) return;
+  for (const auto& [prefix, report] : ckpt_test::tfverify_reports()) {
     INFO(prefix);
     const auto r = run_ckpt("verify " + (fixtures / prefix).string());
     CHECK(r.status == 0);
@@ -242,10 +206,10 @@ TEST_CASE("verify passes every fixture and names what a flipped byte breaks", "[
 }
 
 TEST_CASE("convert PREFIX OUT_PREFIX keeps every uncompressed fixture byte for byte", "[cli][tf]") {
-  if (!has_fixtures()) return;
+  if (!ckpt_test::tf_fixtures_present()) return;
   scratch_dir s("ckpt-cli-tf");
   std::size_t identical = 0, n = 0;
-  for (const auto& [prefix, report] : reports()) {
+  for (const auto& [prefix, report] : ckpt_test::tfverify_reports()) {
     if (!report["bundle"]["index"]["compressed_blocks"].empty()) continue;  // Snappy: not kept
     INFO(prefix);
     const fs::path in = fixtures / prefix;
@@ -276,10 +240,7 @@ TEST_CASE("convert PREFIX OUT_PREFIX keeps every uncompressed fixture byte for b
 
 TEST_CASE("convert a TF1 checkpoint to safetensors and back to tf1", "[cli][tf]") {
   const fs::path in = fixtures / "tf/tf_contrib_bundle_checkpoint/bundle_checkpoint";
-  if (!fs::exists(in.string() + ".index")) {
-    WARN("SKIPPED: fixture tf_contrib_bundle_checkpoint is missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(in)) return;
   scratch_dir s("ckpt-cli-tf");
   const auto st = s / "bundle.safetensors";
   const auto back = s / "back";
@@ -318,10 +279,7 @@ TEST_CASE("TF errors exit 1 with the message on stderr", "[cli][tf]") {
   CHECK(missing_verify.err.find("absent.ckpt") != std::string::npos);
 
   const fs::path prefix = fixtures / "tf/tf_half_plus_two_v1/variables/variables";
-  if (!fs::exists(prefix.string() + ".index")) {
-    WARN("SKIPPED: fixture tf_half_plus_two_v1 is missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(prefix)) return;
   const auto no_tensor = run_ckpt("inspect --tensor nonexistent " + prefix.string());
   CHECK(no_tensor.status == 1);
   CHECK(no_tensor.out.empty());
@@ -359,10 +317,7 @@ TEST_CASE("TF errors exit 1 with the message on stderr", "[cli][tf]") {
 TEST_CASE("convert into directories that do not exist makes them, as TensorFlow's save does",
           "[cli][tf]") {
   const fs::path prefix = fixtures / "tf/tf_half_plus_two_v1/variables/variables";
-  if (!fs::exists(prefix.string() + ".index")) {
-    WARN("SKIPPED: fixture tf_half_plus_two_v1 is missing");
-    return;
-  }
+  if (!ckpt_test::fixture_present(prefix)) return;
   scratch_dir s("ckpt-cli-tf");
   const auto nowhere = s / "no" / "such" / "dir" / "out";
   const auto r = run_ckpt("convert " + prefix.string() + " " + nowhere.string());
@@ -377,10 +332,7 @@ TEST_CASE("inspect and verify a CheckpointManager directory read its latest chec
   for (const auto& [dir, latest] :
        {std::pair{fixtures / "tf/eos_checkpoint_manager", std::string("ckpt-5")},
         std::pair{fixtures / "tf/tf_trt_mnist_ckpt", std::string("model.ckpt-46900")}}) {
-    if (!fs::exists(dir / "checkpoint")) {
-      WARN("SKIPPED: fixture " << dir.string() << " is missing");
-      continue;
-    }
+    if (!ckpt_test::fixture_present(dir / "checkpoint")) continue;
     INFO(dir.string());
     const std::string chosen = (dir / latest).string();
     const auto r = run_ckpt("inspect " + dir.string());

@@ -7,21 +7,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "../support/files.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_writer.hpp"
 
 namespace fs = std::filesystem;
 namespace tfc = ckpt::tf_checkpoint;
+using ckpt_test::slurp;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 template <class T>
 ckpt::tensor_view view_of(const std::vector<T>& v, ckpt::shape s) {

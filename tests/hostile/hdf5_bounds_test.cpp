@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/files.hpp"
 #include "../support/hdf5_test_support.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
@@ -111,7 +112,7 @@ TEST_CASE("structures past the superblock's end of file are refused, quietly thr
     Layer dense, out;
   };
   ckpt::save(Two{{{1, 2, 3}, {4}}, {{5, 6}, {7}}}, dir / "source.h5");
-  const std::string bytes = read_bytes(dir / "source.h5");
+  const std::string bytes = slurp(dir / "source.h5");
   REQUIRE(bytes.substr(1, 3) == "HDF");
   std::uint64_t stored_end = 0;
   std::memcpy(&stored_end, bytes.data() + 40, 8);  // superblock v0: base, free space, end of file
@@ -122,7 +123,7 @@ TEST_CASE("structures past the superblock's end of file are refused, quietly thr
     std::string cut = bytes;
     std::memcpy(cut.data() + 40, &end, 8);
     const fs::path path = dir / "short.h5";
-    write_bytes(path, cut);
+    spit(path, cut);
     const fs::path err = dir / "stderr.txt";
     INFO("end of file " << end);
     // exit() in the child runs libhdf5's shutdown, where a structure that failed inside libhdf5
@@ -136,6 +137,6 @@ TEST_CASE("structures past the superblock's end of file are refused, quietly thr
               return std::string(e.what()).find("short.h5") != std::string::npos ? 1 : 3;
             }
           }) == 1);
-    CHECK(read_bytes(err) == "");
+    CHECK(slurp(err) == "");
   }
 }

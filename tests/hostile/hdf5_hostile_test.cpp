@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "../support/files.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/hdf5_test_support.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
@@ -67,7 +69,7 @@ std::string saved_bytes(const scratch_dir& dir, const ckpt::storage_options& sto
   ckpt::save_options options;
   options.storage = storage;
   ckpt::save(make_small(strings), path, options);
-  return read_bytes(path);
+  return slurp(path);
 }
 
 }  // namespace
@@ -83,7 +85,7 @@ TEST_CASE("every truncation of a small HDF5 file is refused quietly", "[hdf5][ho
     std::size_t refused = 0;
     stderr_capture err;
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-      write_bytes(path, bytes.substr(0, n));
+      spit(path, bytes.substr(0, n));
       std::string message;
       if (try_load(path, &message) == outcome::refused) {
         ++refused;
@@ -141,10 +143,10 @@ sweep_result sweep(const scratch_dir& dir, const std::string& bytes) {
                                                : 0xff;
       if (changed == original) continue;
       bad[i] = static_cast<char>(changed);
-      write_bytes(path, bad);
+      spit(path, bad);
       const int result = load_in_child(path, err_file);
       // What a crashing child printed is the C library's abort message, counted as a crash.
-      if (result <= 2) r.printed += read_bytes(err_file);
+      if (result <= 2) r.printed += slurp(err_file);
       if (result == 0)
         ++r.loaded;
       else if (result == 1)
@@ -202,17 +204,14 @@ TEST_CASE("byte corruptions of HDF5 files with strings never crash or print", "[
 // Files Keras wrote: h5py 3 (variable-length string attributes in the global heap), h5py 2
 // (fixed-length string attributes) and Keras 3 (vars groups of numbered datasets).
 TEST_CASE("byte corruptions of Keras files never crash or print", "[hdf5][hostile][keras]") {
-  const fs::path fixtures = fs::path(CKPT_FIXTURES_DIR) / "h5";
-  if (!fs::exists(fixtures)) {
-    WARN("SKIPPED: no fixtures at " << fixtures);
-    return;
-  }
+  const fs::path fixtures = ckpt_test::fixtures_dir() / "h5";
+  if (!ckpt_test::fixture_present(fixtures)) return;
   scratch_dir dir("ckpt-hdf5-hostile");
   for (const char* name :
        {"keras2_tf2.11_conv2d_save_weights.h5", "keras2_2.0.0_dense3layer_save_weights.h5",
         "keras3_nested_container.weights.h5"}) {
     INFO(name);
-    const std::string bytes = read_bytes(fixtures / name);
+    const std::string bytes = slurp(fixtures / name);
     REQUIRE(bytes.size() > 1000);
     REQUIRE(try_load(fixtures / name) == outcome::loaded);
     const auto r = sweep(dir, bytes);
@@ -234,14 +233,14 @@ TEST_CASE("a corrupted Fletcher32 chunk is a checksum mismatch", "[hdf5][hostile
   ckpt::save_options options;
   options.storage.checksum = true;
   ckpt::save(original, path, options);
-  std::string bytes = read_bytes(path);
+  std::string bytes = slurp(path);
   // Unfiltered but for the checksum, the kernel's bytes lie in the file as they are in memory.
   const std::string kernel(reinterpret_cast<const char*>(original.dense.kernel.data()),
                            16 * sizeof(float));
   const auto at = bytes.find(kernel);
   REQUIRE(at != std::string::npos);
   bytes[at + 5] = static_cast<char>(bytes[at + 5] ^ 0x10);
-  write_bytes(path, bytes);
+  spit(path, bytes);
 
   stderr_capture err;
   Small loaded;
@@ -270,7 +269,7 @@ TEST_CASE("files that are not HDF5 are refused before libhdf5 sees them", "[hdf5
   scratch_dir dir("ckpt-hdf5-hostile");
   stderr_capture err;
   const fs::path path = dir / "plain.h5";
-  write_bytes(path, "this is not an HDF5 file at all, just text");
+  spit(path, "this is not an HDF5 file at all, just text");
   try {
     ckpt::reader reader(path, {.format = "hdf5"});
     FAIL("opened a text file");

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // Damaged and hostile TensorBundles: every truncation length and every single-byte change of the
 // `.index` and data files of three real fixtures, and hand-built tables breaking one rule each,
-// must raise ckpt::error with the expected code, never crash or read out of bounds.
+// must raise ckpt::error with the expected code, never crash or read out of bounds; a corrupted
+// tensor in a checkpoint ckpt wrote is reported by load, verify and conversion.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
-#include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "../support/files.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/scratch_dir.hpp"
+#include "ckpt/ckpt.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/protos.hpp"
 #include "ckpt/formats/tf_checkpoint/table.hpp"
@@ -18,18 +22,11 @@
 namespace fs = std::filesystem;
 namespace tfc = ckpt::tf_checkpoint;
 using ckpt::errc;
+using ckpt_test::scratch_dir;
+using ckpt_test::slurp;
+using ckpt_test::spit;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void spit(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // Opens the bundle and reads every tensor with checksums on; the error code if anything failed.
 std::optional<errc> load_everything(const fs::path& prefix) {
@@ -58,8 +55,8 @@ struct fixture_copy {
 // Copies a fixture bundle into `dir` (the original files are never touched).
 std::optional<fixture_copy> copy_fixture(const ckpt_test::scratch_dir& dir,
                                          const std::string& rel) {
-  const fs::path src = fs::path(CKPT_FIXTURES_DIR) / rel;
-  if (!fs::exists(tfc::index_path(src))) return std::nullopt;
+  const fs::path src = ckpt_test::fixtures_dir() / rel;
+  if (!ckpt_test::fixture_present(tfc::index_path(src))) return std::nullopt;
   const tfc::bundle_reader original(src);
   const fs::path sub = dir / std::to_string(std::hash<std::string>{}(rel));
   fs::create_directories(sub);
@@ -127,10 +124,7 @@ TEST_CASE("every truncation and single-byte change of three fixtures is an error
   for (const char* rel : fixtures) {
     INFO(rel);
     const auto c = copy_fixture(dir, rel);
-    if (!c) {
-      WARN("SKIPPED: fixture " << rel << " is missing");
-      continue;
-    }
+    if (!c) continue;                           // fixture_present() said which is missing
     REQUIRE_FALSE(load_everything(c->prefix));  // the intact copy loads
     for (const auto& file : c->files) {
       INFO(file.filename().string());
@@ -164,7 +158,7 @@ TEST_CASE("every truncation and single-byte change of three fixtures is an error
     }
     ++done;
   }
-  if (done == 0) WARN("SKIPPED: no fixtures under " CKPT_FIXTURES_DIR);
+  if (done == 0) WARN("SKIPPED: no fixtures under " << ckpt_test::fixtures_dir().string());
 }
 
 TEST_CASE("hand-built bundles breaking one rule each are refused with the right code",
@@ -266,4 +260,35 @@ TEST_CASE("table format errors name the file and offset", "[tf_checkpoint][corru
     CHECK(e.file() == "t.index");
     CHECK(e.offset() == 0u);
   }
+}
+
+TEST_CASE("a corrupted tensor is reported by load, verify and conversion", "[tf]") {
+  struct W {
+    std::vector<float> w = std::vector<float>(64, 1.0f);
+  };
+  scratch_dir dir("ckpt-tf");
+  ckpt::save(W{}, dir / "w.ckpt");
+  const fs::path data = dir / "w.ckpt.data-00000-of-00001";
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  W loaded;
+  try {
+    ckpt::load(loaded, dir / "w.ckpt");
+    FAIL("a corrupted tensor loaded");
+  } catch (const ckpt::error& e) {
+    CHECK(e.code() == ckpt::errc::checksum_mismatch);
+    CHECK(e.key() == "w/.ATTRIBUTES/VARIABLE_VALUE");
+  }
+  ckpt::reader r(dir / "w.ckpt");
+  CHECK(r.verify("w/.ATTRIBUTES/VARIABLE_VALUE") == ckpt::checksum_status::mismatch);
+  auto in = ckpt::open_reader(dir / "w.ckpt");
+  auto out =
+      ckpt::format_for_save(dir / "copy.safetensors", "").create(dir / "copy.safetensors", {});
+  CHECK_THROWS_AS(ckpt::copy_tensors(*in, *out), ckpt::error);
+  CHECK(!fs::exists(dir / "copy.safetensors"));
+  ckpt::load(loaded, dir / "w.ckpt", {.verify_checksums = false});
+  CHECK(loaded.w[10] != 1.0f);
 }

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Files ckpt writes in the generic layout, read back by two other readers and compared value by
 // value with what was saved: h5py (Debian's python3-h5py over libhdf5) and h5verify (jsfive, a
-// pure-JavaScript HDF5 reader sharing no code with libhdf5). Also the `ckpt` tool on .h5 files.
-#include <sys/wait.h>
-
+// pure-JavaScript HDF5 reader sharing no code with libhdf5).
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "../support/hdf5_test_support.hpp"
+#include "../support/checkers.hpp"
+#include "../support/cli.hpp"
 #include "../support/model.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/safetensors.hpp"
@@ -21,21 +20,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-struct run_result {
-  int status = -1;
-  std::string out, err;
-};
-
-run_result run(const std::string& command, const scratch_dir& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const int raw = std::system((command + " >" + out.string() + " 2>" + err.string()).c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, read_bytes(out), read_bytes(err)};
-}
-
-bool have(const std::string& probe) {
-  return std::system((probe + " >/dev/null 2>&1").c_str()) == 0;
-}
 
 // Entry `e`'s elements as JSON values: floats as doubles, integers exact, bool, complex as
 // [re, im], dtypes HDF5 lacks as their raw integer bits (what other readers see), strings.
@@ -168,11 +152,8 @@ std::vector<std::pair<std::string, ckpt::storage_options>> interop_storages() {
 
 TEST_CASE("h5py reads every value of files ckpt writes", "[hdf5][interop]") {
   scratch_dir dir("ckpt-hdf5-interop");
-  const std::string python = "/usr/bin/python3";
-  if (!have(python + " -c 'import h5py'")) {
-    WARN("SKIPPED: Debian's python3-h5py is not installed (/usr/bin/python3 -c 'import h5py')");
-    return;
-  }
+  if (!ckpt_test::require(h5py(), "reading ckpt's HDF5 files with h5py")) return;
+  const std::string python = h5py().command;
   const std::string script = std::string(CKPT_SOURCE_DIR) + "/tests/interop/hdf5_h5py_dump.py";
   for (const auto& [name, storage] : interop_storages()) {
     SECTION(name) {
@@ -180,7 +161,7 @@ TEST_CASE("h5py reads every value of files ckpt writes", "[hdf5][interop]") {
       ckpt::save_options options;
       options.storage = storage;
       ckpt::save(make_model(), path, options);
-      const auto r = run(python + " " + script + " " + path.string(), dir);
+      const auto r = run_command(python + " " + script + " " + path.string());
       REQUIRE(r.status == 0);
       const json dump = json::parse(r.out);
       CHECK(dump.at("@root").at("ckpt_layout") == "generic");
@@ -214,18 +195,7 @@ TEST_CASE("h5py reads every value of files ckpt writes", "[hdf5][interop]") {
 TEST_CASE("h5verify (jsfive, not libhdf5) reads every value of files ckpt writes",
           "[hdf5][interop]") {
   scratch_dir dir("ckpt-hdf5-interop");
-  if (!have("node --version")) {
-    WARN("SKIPPED: node is not installed, so h5verify cannot run");
-    return;
-  }
-  const std::string tool = std::string(CKPT_FIXTURES_DIR) + "/../tools/h5verify/h5verify.cjs";
-  if (!fs::exists(tool)) {
-    WARN("SKIPPED: " << tool << " not found");
-    return;
-  }
-  const char* build = std::getenv("CKPT_BUILD_DIR");
-  const std::string deps =
-      build ? std::string(build) + "/h5verify-deps" : (dir / "h5verify-deps").string();
+  if (!ckpt_test::require(h5verify(), "reading ckpt's HDF5 files with jsfive")) return;
   for (const auto& [name, storage] : interop_storages()) {
     SECTION(name) {
       const fs::path path = dir / "model.h5";
@@ -236,12 +206,8 @@ TEST_CASE("h5verify (jsfive, not libhdf5) reads every value of files ckpt writes
       Model model = make_model({.strings = false, .complex = false});
       ckpt::save(model, path, options);
       const auto r =
-          run("node " + tool + " " + path.string() + " --all-values --compact --deps " + deps, dir);
+          run_command(h5verify().command + " " + path.string() + " --all-values --compact");
       INFO(r.err);
-      if (r.status == 2) {
-        WARN("SKIPPED: h5verify could not run (npm install of jsfive failed?): " << r.err);
-        return;
-      }
       REQUIRE(r.status == 0);
       const json doc = json::parse(r.out);
       CHECK(doc.at("ok") == true);
@@ -267,46 +233,4 @@ TEST_CASE("h5verify (jsfive, not libhdf5) reads every value of files ckpt writes
       }
     }
   }
-}
-
-TEST_CASE("the ckpt tool inspects and converts .h5 files", "[hdf5][cli]") {
-  const char* build = std::getenv("CKPT_BUILD_DIR");
-  REQUIRE(build != nullptr);
-  const fs::path tool = fs::path(build) / "tools" / "ckpt";
-  if (!fs::exists(tool)) {
-    WARN("SKIPPED: " << tool << " is not built");
-    return;
-  }
-  scratch_dir dir("ckpt-hdf5-cli");
-  const Model model = make_model({.strings = false, .complex = false});
-  const fs::path source = dir / "model.safetensors", converted = dir / "model.h5";
-  ckpt::save(model, source);
-  const auto c = run(tool.string() + " convert " + source.string() + " " + converted.string(), dir);
-  INFO(c.err);
-  REQUIRE(c.status == 0);
-  Model loaded;
-  ckpt::load(loaded, converted);
-  CHECK(loaded == model);
-
-  const auto i = run(tool.string() + " inspect --json " + converted.string(), dir);
-  REQUIRE(i.status == 0);
-  CHECK(i.err.empty());
-  const json doc = json::parse(i.out);
-  CHECK(doc.at("format") == "hdf5");
-  bool found = false;
-  for (const auto& e : doc.at("entries"))
-    if (e.at("key") == "blocks/1/dense/kernel") {
-      found = true;
-      CHECK(e.at("dtype") == "float32");
-      CHECK(e.at("shape") == json::array({4, 3}));
-    }
-  CHECK(found);
-
-  // A damaged file is an error message and a failure status, with nothing from libhdf5.
-  std::string bytes = read_bytes(converted);
-  write_bytes(converted, bytes.substr(0, bytes.size() / 2));
-  const auto bad = run(tool.string() + " inspect " + converted.string(), dir);
-  CHECK(bad.status != 0);
-  CHECK(bad.err.find("model.h5") != std::string::npos);
-  CHECK(bad.err.find("HDF5-DIAG") == std::string::npos);
 }

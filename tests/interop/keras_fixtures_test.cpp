@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// Conformance: every Keras file in ../shared/fixtures/h5 loads into a user struct and lists through
-// ckpt::reader with the layer names, weight names, shapes and values FIXTURES.md gives.
+// Every Keras file of the fixtures' h5/ folder (written by tf.keras and Keras) loads into a user
+// struct and lists through ckpt::reader with the layer names, weight names, shapes and values
+// FIXTURES.md gives.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "../support/fixtures.hpp"
 #include "../support/hdf5_test_support.hpp"
 #include "ckpt/hdf5.hpp"
 
@@ -14,13 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path fixture(const std::string& name) { return fs::path(CKPT_FIXTURES_DIR) / "h5" / name; }
-
-bool have_fixture(const std::string& name) {
-  if (fs::exists(fixture(name))) return true;
-  WARN("SKIPPED: fixture " << fixture(name) << " is missing");
-  return false;
-}
+using ckpt_test::h5_fixture;
+using ckpt_test::h5_fixture_present;
 
 struct Conv {
   ckpt::tensor<float> kernel;
@@ -104,16 +101,16 @@ bool all_equal(const ckpt::tensor<float>& t, float value) {
 TEST_CASE("tf.keras 2.11 save_weights (conv2d) loads with the expected kernel",
           "[keras][fixtures]") {
   const std::string name = "keras2_tf2.11_conv2d_save_weights.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   Conv2dModel m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   REQUIRE(m.conv2d.kernel.shape() == ckpt::shape{3, 3, 1, 1});
   const float expected[9] = {1, -1, 1, -1, 1, -1, 1, -1, 1};
   for (std::size_t i = 0; i < 9; ++i) CHECK(m.conv2d.kernel[i] == expected[i]);
   REQUIRE(m.conv2d.bias.shape() == ckpt::shape{1});
   CHECK(m.conv2d.bias[0] == 0.0f);
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   CHECK(r.format() == "keras2");
   CHECK(entry_names(r) ==
         std::vector<std::string>{"conv2d/conv2d/kernel:0", "conv2d/conv2d/bias:0"});
@@ -128,15 +125,15 @@ TEST_CASE("tf.keras 2.11 save_weights (conv2d) loads with the expected kernel",
 TEST_CASE("tf.keras 2.11 full model (conv2d) loads the same weights and exposes model_config",
           "[keras][fixtures]") {
   const std::string name = "keras2_tf2.11_conv2d_full_model.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   Conv2dModel m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   REQUIRE(m.conv2d.kernel.shape() == ckpt::shape{3, 3, 1, 1});
   CHECK(m.conv2d.kernel[0] == 1.0f);
   CHECK(m.conv2d.kernel[1] == -1.0f);
   CHECK(m.conv2d.bias[0] == 0.0f);
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   CHECK(r.format() == "keras2");
   CHECK(entry_names(r) == std::vector<std::string>{"model_weights/conv2d/conv2d/kernel:0",
                                                    "model_weights/conv2d/conv2d/bias:0"});
@@ -150,9 +147,9 @@ TEST_CASE("tf.keras 2.11 full model (conv2d) loads the same weights and exposes 
 
 TEST_CASE("Keras 2.0.0 save_weights (fixed-length NULLPAD names) loads", "[keras][fixtures]") {
   const std::string name = "keras2_2.0.0_dense3layer_save_weights.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   Dense3Layer m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   CHECK(m.fc1_relu.kernel.shape() == ckpt::shape{16, 64});
   CHECK(m.fc2_relu.kernel.shape() == ckpt::shape{64, 32});
   CHECK(m.fc3_relu.kernel.shape() == ckpt::shape{32, 32});
@@ -162,7 +159,7 @@ TEST_CASE("Keras 2.0.0 save_weights (fixed-length NULLPAD names) loads", "[keras
   CHECK(m.fc3_relu.bias.shape() == ckpt::shape{32});
   CHECK(m.output_softmax.bias.shape() == ckpt::shape{5});
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   // input_1 has no weights (empty float64 weight_names) and gives no entry.
   CHECK(r.entries().size() == 8);
   CHECK(r.entries()[0].name == "fc1_relu/fc1_relu/kernel:0");
@@ -175,9 +172,9 @@ TEST_CASE("Keras 2.0.0 save_weights (fixed-length NULLPAD names) loads", "[keras
 TEST_CASE("Keras 2.3.1 full model with BatchNormalization loads in weight_names order",
           "[keras][fixtures]") {
   const std::string name = "keras2_2.3.1_dense_batchnorm_full_model.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   DenseBatchNorm m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   CHECK(m.fc1_relu.kernel.shape() == ckpt::shape{16, 64});
   CHECK(m.output_softmax.kernel.shape() == ckpt::shape{32, 5});
   CHECK(m.bn1.gamma.shape() == ckpt::shape{64});
@@ -187,7 +184,7 @@ TEST_CASE("Keras 2.3.1 full model with BatchNormalization loads in weight_names 
   for (std::size_t i = 0; i < m.bn1.moving_variance.size(); ++i)
     CHECK(m.bn1.moving_variance[i] > 0.0f);
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   std::vector<std::string> bn1;
   for (const auto& e : r.entries())
     if (e.path.starts_with("bn1/")) bn1.push_back(e.path);
@@ -200,16 +197,16 @@ TEST_CASE("Keras 2.3.1 full model with BatchNormalization loads in weight_names 
 TEST_CASE("Keras 2.3.1 full model with Conv1D loads [width, in, out] kernels",
           "[keras][fixtures]") {
   const std::string name = "keras2_2.3.1_conv1d_full_model.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   Conv1dModel m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   CHECK(m.conv1_relu.kernel.shape() == ckpt::shape{4, 4, 3});
   CHECK(m.conv2_relu.kernel.shape() == ckpt::shape{4, 3, 2});
   CHECK(m.conv3_relu.kernel.shape() == ckpt::shape{4, 2, 1});
   CHECK(m.conv3_relu.bias.shape() == ckpt::shape{1});
   CHECK(m.fc1_relu.kernel.shape() == ckpt::shape{10, 5});
   CHECK(m.output_softmax.kernel.shape() == ckpt::shape{5, 5});
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   CHECK(r.entries().size() == 10);
   CHECK(nlohmann::json::parse(r.metadata().at("layer_names")) ==
         nlohmann::json::array({"input_1", "conv1_relu", "conv2_relu", "conv3_relu", "flatten_1",
@@ -219,9 +216,9 @@ TEST_CASE("Keras 2.3.1 full model with Conv1D loads [width, in, out] kernels",
 TEST_CASE("Keras 3 .weights.h5 (nested container) loads numbered vars with FIXTURES.md values",
           "[keras][fixtures]") {
   const std::string name = "keras3_nested_container.weights.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   NestedContainer m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   CHECK(m.dense.kernel.shape() == ckpt::shape{4, 4});
   CHECK(all_equal(m.dense.kernel, 0.1f));
   CHECK(all_equal(m.dense_1.kernel, 0.2f));
@@ -231,7 +228,7 @@ TEST_CASE("Keras 3 .weights.h5 (nested container) loads numbered vars with FIXTU
   CHECK(m.dense_3.bias.shape() == ckpt::shape{2});
   CHECK(all_equal(m.dense_3.bias, 0.0f));
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   CHECK(r.format() == "keras3");
   CHECK(entry_names(r) == std::vector<std::string>{"layers/dense/vars/0", "layers/dense_1/vars/0",
                                                    "layers/dense_2/vars/0", "layers/dense_3/vars/0",
@@ -241,7 +238,7 @@ TEST_CASE("Keras 3 .weights.h5 (nested container) loads numbered vars with FIXTU
 
 TEST_CASE("Keras 3 vars load into named fields through load_options::rename", "[keras][fixtures]") {
   const std::string name = "keras3_nested_container.weights.h5";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   NamedNestedContainer m;
   ckpt::load_options options;
   options.rename = {{"dense/0", "dense/kernel"},
@@ -249,7 +246,7 @@ TEST_CASE("Keras 3 vars load into named fields through load_options::rename", "[
                     {"dense_2/0", "dense_2/kernel"},
                     {"dense_3/0", "dense_3/kernel"},
                     {"dense_3/1", "dense_3/bias"}};
-  ckpt::load(m, fixture(name), options);
+  ckpt::load(m, h5_fixture(name), options);
   CHECK(all_equal(m.dense_2.kernel, 0.3f));
   CHECK(all_equal(m.dense_3.kernel, 0.5f));
 }
@@ -257,15 +254,15 @@ TEST_CASE("Keras 3 vars load into named fields through load_options::rename", "[
 TEST_CASE(".keras zip loads its model.weights.h5 and exposes config.json and metadata.json",
           "[keras][fixtures]") {
   const std::string name = "keras3_nested_container.keras";
-  if (!have_fixture(name)) return;
+  if (!h5_fixture_present(name)) return;
   NestedContainer m;
-  ckpt::load(m, fixture(name));
+  ckpt::load(m, h5_fixture(name));
   CHECK(all_equal(m.dense.kernel, 0.1f));
   CHECK(all_equal(m.dense_1.kernel, 0.2f));
   CHECK(all_equal(m.dense_3.kernel, 0.5f));
   CHECK(all_equal(m.dense_3.bias, 0.0f));
 
-  const ckpt::reader r(fixture(name));
+  const ckpt::reader r(h5_fixture(name));
   CHECK(r.format() == "keras");
   CHECK(r.entries().size() == 5);
   const auto meta = r.metadata();
@@ -278,12 +275,9 @@ TEST_CASE(".keras zip loads its model.weights.h5 and exposes config.json and met
 }
 
 TEST_CASE("Every Keras fixture opens without a word on stderr", "[keras][fixtures]") {
-  if (!fs::exists(fs::path(CKPT_FIXTURES_DIR) / "h5")) {
-    WARN("SKIPPED: no fixtures at " << CKPT_FIXTURES_DIR);
-    return;
-  }
+  if (!ckpt_test::fixture_present(ckpt_test::fixtures_dir() / "h5")) return;
   std::size_t files = 0;
-  for (const auto& item : fs::directory_iterator(fs::path(CKPT_FIXTURES_DIR) / "h5")) {
+  for (const auto& item : fs::directory_iterator(ckpt_test::fixtures_dir() / "h5")) {
     const auto ext = item.path().extension();
     if (ext != ".h5" && ext != ".keras") continue;
     ++files;
@@ -310,14 +304,14 @@ TEST_CASE("Each Keras fixture is claimed by its layout's format before the gener
       {"keras3_nested_container.weights.h5", {"keras3", "hdf5"}},
       {"keras3_nested_container.keras", {"keras"}}};
   for (const auto& [name, claimed_by] : cases) {
-    if (!have_fixture(name)) continue;
+    if (!h5_fixture_present(name)) continue;
     INFO(name);
     ckpt_test::stderr_capture capture;
     std::vector<std::string> accepting;  // in the order detection asks
     for (const auto& f : ckpt::registered_formats())
-      if (f.detect && f.detect(fixture(name))) accepting.push_back(f.name);
+      if (f.detect && f.detect(h5_fixture(name))) accepting.push_back(f.name);
     CHECK(accepting == claimed_by);
-    CHECK(ckpt::format_for_load(fixture(name), "").name == claimed_by.front());
+    CHECK(ckpt::format_for_load(h5_fixture(name), "").name == claimed_by.front());
     CHECK(capture.finish().empty());
   }
 }
@@ -325,9 +319,9 @@ TEST_CASE("Each Keras fixture is claimed by its layout's format before the gener
 TEST_CASE("Naming the hdf5 format reads a Keras file's datasets by their HDF5 paths",
           "[keras][fixtures]") {
   const std::string name = "keras3_nested_container.weights.h5";
-  if (!have_fixture(name)) return;
-  const ckpt::reader keras(fixture(name));
-  const ckpt::reader generic(fixture(name), {.format = "hdf5"});
+  if (!h5_fixture_present(name)) return;
+  const ckpt::reader keras(h5_fixture(name));
+  const ckpt::reader generic(h5_fixture(name), {.format = "hdf5"});
   CHECK(generic.format() == "hdf5");
   REQUIRE(generic.entries().size() == keras.entries().size());
   for (const auto& e : keras.entries()) {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "../support/checkers.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 
@@ -60,12 +61,8 @@ Model reference() {
   return m;
 }
 
-bool numpy_available() {
-  return std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
-}
-
 int run_script(const std::string& verb, const std::filesystem::path& file, bool quiet = false) {
-  const std::string command = std::string("/usr/bin/python3 ") + CKPT_SOURCE_DIR +
+  const std::string command = ckpt_test::numpy().command + " " + CKPT_SOURCE_DIR +
                               "/tests/interop/safetensors_numpy.py " + verb + " " + file.string() +
                               (quiet ? " >/dev/null 2>&1" : "");
   return std::system(command.c_str());
@@ -75,12 +72,8 @@ int run_script(const std::string& verb, const std::filesystem::path& file, bool 
 
 TEST_CASE("ckpt and an independent numpy implementation read each other's files",
           "[safetensors][interop]") {
-  if (!numpy_available()) {
-    WARN(
-        "SKIPPED: python3 with numpy is not installed (scripts/install-deps.sh installs "
-        "python3-numpy)");
+  if (!ckpt_test::require(ckpt_test::numpy(), "cross-checking with the numpy implementation"))
     return;
-  }
   ckpt_test::scratch_dir dir("ckpt-interop");
 
   const auto from_numpy = dir / "numpy.safetensors";

@@ -7,11 +7,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "../support/files.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/copy.hpp"
@@ -19,18 +19,14 @@
 
 namespace fs = std::filesystem;
 namespace tfc = ckpt::tf_checkpoint;
+using ckpt_test::slurp;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::vector<fs::path> fixture_indexes() {
   std::vector<fs::path> out;
   for (const char* dir : {"tf", "savedmodel"}) {
-    const fs::path root = fs::path(CKPT_FIXTURES_DIR) / dir;
+    const fs::path root = ckpt_test::fixtures_dir() / dir;
     if (!fs::exists(root)) continue;
     for (const auto& f : fs::recursive_directory_iterator(root))
       if (f.is_regular_file() && f.path().extension() == ".index") out.push_back(f.path());
@@ -84,13 +80,14 @@ TEST_CASE("every uncompressed fixture .index and data file is re-written byte fo
           "[tf_checkpoint][conformance]") {
   const auto indexes = fixture_indexes();
   if (indexes.empty()) {
-    WARN("SKIPPED: no fixtures under " CKPT_FIXTURES_DIR " (tf/, savedmodel/)");
+    WARN("SKIPPED: no fixtures under " << ckpt_test::fixtures_dir().string()
+                                       << " (tf/, savedmodel/)");
     return;
   }
   ckpt_test::scratch_dir scratch("ckpt-tf-identity");
   int identical = 0, snappy = 0, n = 0;
   for (const auto& index : indexes) {
-    const std::string name = fs::relative(index, CKPT_FIXTURES_DIR).string();
+    const std::string name = fs::relative(index, ckpt_test::fixtures_dir()).string();
     INFO(name);
     const std::string in_index = slurp(index);
     const auto types = data_block_types(in_index);

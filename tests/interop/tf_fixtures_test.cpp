@@ -3,13 +3,15 @@
 // in savedmodel/) read through ckpt's format API (ckpt::reader, ckpt::open_reader, ckpt::load),
 // checked against the independent checker's reports (_tfverify/*.json): format, keys, dtypes,
 // shapes, values, checksums, canonical paths from the object graph, and the graph re-encoded byte
-// for byte. Then the values FIXTURES.md states, loaded into small user structs, and the TF2 Keras
-// checkpoints loaded into structs through the rename options.
+// for byte. Then the values FIXTURES.md states, loaded into small user structs, the TF2 Keras
+// checkpoints loaded into structs through the rename options, and every bundle read through the
+// TensorBundle reader itself with the offsets and checksums the reports give.
 #include <catch2/catch.hpp>
 
 #include <array>
 #include <complex>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,7 +22,11 @@
 #include <string>
 #include <vector>
 
+#include "../support/fixtures.hpp"
+#include "../support/tf_reports.hpp"
 #include "ckpt/ckpt.hpp"
+#include "ckpt/codec/half.hpp"
+#include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/object_graph.hpp"
 
 namespace fs = std::filesystem;
@@ -30,31 +36,10 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path fixtures = CKPT_FIXTURES_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// TF's DataType enum names by number (types.proto), written out here rather than taken from the
-// library so the comparison is independent of it.
-std::string tf_dtype_name(dtype t) {
-  static const char* const names[] = {
-      "DT_INVALID",    "DT_FLOAT",  "DT_DOUBLE",    "DT_INT32",   "DT_UINT8",   "DT_INT16",
-      "DT_INT8",       "DT_STRING", "DT_COMPLEX64", "DT_INT64",   "DT_BOOL",    "DT_QINT8",
-      "DT_QUINT8",     "DT_QINT32", "DT_BFLOAT16",  "DT_QINT16",  "DT_QUINT16", "DT_UINT16",
-      "DT_COMPLEX128", "DT_HALF",   "DT_RESOURCE",  "DT_VARIANT", "DT_UINT32",  "DT_UINT64"};
-  const auto i = static_cast<std::size_t>(t);
-  return i < std::size(names) ? names[i] : "DT_" + std::to_string(i);
-}
-
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
+const fs::path fixtures = ckpt_test::fixtures_dir();
+using ckpt_test::fixture_present;
+using ckpt_test::from_hex;
+using ckpt_test::tf_dtype_name;
 
 // Every bundle prefix among the fixtures, found from the files (P.index), relative to the fixtures
 // folder: "tf/eos_checkpoint_manager/ckpt-5".
@@ -81,34 +66,6 @@ std::vector<fs::path> saved_model_dirs() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-// The tfverify reports, by the bundle prefix they describe.
-std::map<std::string, json> reports_by_prefix() {
-  std::map<std::string, json> out;
-  for (const char* dir : {"tf", "savedmodel"}) {
-    const fs::path root = fixtures / dir / "_tfverify";
-    if (!fs::exists(root)) continue;
-    for (const auto& f : fs::directory_iterator(root)) {
-      if (f.path().extension() != ".json") continue;
-      json report = json::parse(slurp(f.path()));
-      const std::string prefix = report["bundle"]["prefix"];
-      out[prefix] = std::move(report);
-    }
-  }
-  return out;
-}
-
-bool has_fixtures() {
-  if (fs::exists(fixtures / "tf" / "_tfverify")) return true;
-  WARN("SKIPPED: no TensorFlow fixtures under " CKPT_FIXTURES_DIR " (tf/, savedmodel/)");
-  return false;
-}
-
-bool fixture_present(const fs::path& p) {
-  if (fs::exists(p) || fs::exists(p.string() + ".index")) return true;
-  WARN("SKIPPED: fixture " << p.string() << " is missing");
-  return false;
 }
 
 // Values read through ckpt::reader::read<T> as tfverify prints them: floats widened to double
@@ -250,8 +207,8 @@ void check_reader_against_report(ckpt::reader& r, const json& report) {
 
 TEST_CASE("every fixture bundle reads through ckpt::reader as tfverify recorded it",
           "[tf_checkpoint][conformance]") {
-  if (!has_fixtures()) return;
-  const auto reports = reports_by_prefix();
+  if (!ckpt_test::tf_fixtures_present()) return;
+  const auto reports = ckpt_test::tfverify_reports();
   const auto prefixes = fixture_prefixes();
   CHECK(prefixes.size() == 27);  // 21 under tf/ (eos has two), 6 under savedmodel/
   std::size_t tf2 = 0;
@@ -283,8 +240,8 @@ TEST_CASE("every fixture bundle reads through ckpt::reader as tfverify recorded 
 
 TEST_CASE("every SavedModel directory reads its variables/ through the format API",
           "[tf_checkpoint][conformance][saved_model]") {
-  if (!has_fixtures()) return;
-  const auto reports = reports_by_prefix();
+  if (!ckpt_test::tf_fixtures_present()) return;
+  const auto reports = ckpt_test::tfverify_reports();
   const auto dirs = saved_model_dirs();
   CHECK(dirs.size() == 21);  // 15 under tf/ (all but 4 plain checkpoints), 6 under savedmodel/
   for (const auto& dir : dirs) {
@@ -333,8 +290,8 @@ void check_graph_against_report(const tfc::object_graph& graph, const json& repo
 
 TEST_CASE("every fixture's object graph decodes as recorded and re-encodes to the stored bytes",
           "[tf_checkpoint][conformance][object_graph]") {
-  if (!has_fixtures()) return;
-  const auto reports = reports_by_prefix();
+  if (!ckpt_test::tf_fixtures_present()) return;
+  const auto reports = ckpt_test::tfverify_reports();
   // Two writers put ObjectReference's local_name (field 2) before node_id (field 1); ckpt writes
   // fields in number order, as TF's C++ and Python serializers do, so those two re-encode to a
   // permutation of the same bytes. Every other fixture's graph comes back byte for byte.
@@ -689,7 +646,7 @@ ckpt::load_options keras_renames(const std::string& net, std::size_t layers, boo
 }
 
 json report_for(const std::string& prefix) {
-  const auto reports = reports_by_prefix();
+  const auto reports = ckpt_test::tfverify_reports();
   const auto it = reports.find(prefix);
   REQUIRE(it != reports.end());
   return it->second;
@@ -828,4 +785,110 @@ TEST_CASE("rust_keras_single_input (SavedModel of a Keras model) loads into a st
   check(m.slots[0].bias.v, "layer_with_weights-0/bias/.OPTIMIZER_SLOT/optimizer/v" + value);
   check(m.slots[2].bias.m, "layer_with_weights-2/bias/.OPTIMIZER_SLOT/optimizer/m" + value);
   check(m.slots[2].kernel.v, "layer_with_weights-2/kernel/.OPTIMIZER_SLOT/optimizer/v" + value);
+}
+
+// ---- Every fixture bundle through the TensorBundle reader itself --------------------------------
+
+namespace {
+
+// Element i of a fixed-size tensor as the JSON value tfverify would print (half/bfloat16 widened,
+// complex as [re, im], bool as true/false).
+json element_as_json(dtype t, const std::byte* p) {
+  const auto load = [p]<class T>(T*) {
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  switch (t) {
+    case dtype::float32:
+      return load((float*)nullptr);
+    case dtype::float64:
+      return load((double*)nullptr);
+    case dtype::int32:
+      return load((std::int32_t*)nullptr);
+    case dtype::int64:
+      return load((std::int64_t*)nullptr);
+    case dtype::uint8:
+      return load((std::uint8_t*)nullptr);
+    case dtype::int8:
+      return load((std::int8_t*)nullptr);
+    case dtype::int16:
+      return load((std::int16_t*)nullptr);
+    case dtype::uint16:
+      return load((std::uint16_t*)nullptr);
+    case dtype::uint32:
+      return load((std::uint32_t*)nullptr);
+    case dtype::uint64:
+      return load((std::uint64_t*)nullptr);
+    case dtype::bool_:
+      return load((std::uint8_t*)nullptr) != 0;
+    case dtype::float16:
+      return static_cast<float>(load((ckpt::float16*)nullptr));
+    case dtype::bfloat16:
+      return static_cast<float>(load((ckpt::bfloat16*)nullptr));
+    case dtype::complex64: {
+      const auto c = load((std::complex<float>*)nullptr);
+      return json::array({c.real(), c.imag()});
+    }
+    case dtype::complex128: {
+      const auto c = load((std::complex<double>*)nullptr);
+      return json::array({c.real(), c.imag()});
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Reads every entry of `reader` and compares it with a tfverify bundle report.
+void check_bundle_against_report(const tfc::bundle_reader& reader, const json& bundle) {
+  CHECK(bundle["header"]["num_shards"] == reader.num_shards());
+  const auto& expected = bundle["entries"];
+  // tfverify lists the tensors only (no header); with no slices this is entries().
+  REQUIRE(expected.size() == reader.entries().size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const auto& x = expected[i];
+    const auto& e = reader.entries()[i];
+    INFO("entry " << e.key);
+    CHECK(x["key"] == e.key);
+    CHECK(x["dtype"] == tf_dtype_name(e.dtype));
+    CHECK(x["shape"].get<std::vector<std::uint64_t>>() == e.shape);
+    CHECK(x["shard"] == e.shard_id);
+    CHECK(x["offset"] == e.offset);
+    CHECK(x["size"] == e.size);
+    const bool crc_ok = reader.verify(e) == tfc::checksum_status::ok;
+    CHECK(x["crc32c_ok"] == crc_ok);
+    if (!x.contains("values")) continue;
+    const auto& values = x["values"];
+    REQUIRE(values.size() == e.num_elements());
+    if (e.dtype == dtype::string) {
+      std::vector<std::string> strings(values.size());
+      reader.read(e, {e.dtype, e.shape, {}, strings});
+      for (std::size_t k = 0; k < strings.size(); ++k) {
+        const auto& v = values[k];
+        CHECK(strings[k] == (v.is_string() ? v.get<std::string>() : from_hex(v["hex"])));
+      }
+    } else {
+      std::vector<std::byte> bytes(e.size);
+      reader.read(e, {e.dtype, e.shape, bytes, {}});
+      const std::size_t item = ckpt::element_size(e.dtype);
+      for (std::size_t k = 0; k < values.size(); ++k)
+        CHECK(element_as_json(e.dtype, bytes.data() + k * item) == values[k]);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("every fixture bundle reads as the independent checker recorded it",
+          "[tf_checkpoint][fixtures]") {
+  if (!ckpt_test::tf_fixtures_present()) return;
+  std::size_t checked = 0;
+  for (const auto& [prefix, report] : ckpt_test::tfverify_reports()) {
+    INFO(prefix);
+    const auto& bundle = report["bundle"];
+    const tfc::bundle_reader reader(fixtures / bundle["prefix"].get<std::string>());
+    check_bundle_against_report(reader, bundle);
+    ++checked;
+  }
+  CHECK(checked == 27);
 }

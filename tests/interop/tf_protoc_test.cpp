@@ -7,10 +7,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
+#include "../support/checkers.hpp"
+#include "../support/files.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/codec/protobuf.hpp"
 #include "ckpt/formats/tf_checkpoint/protos.hpp"
@@ -18,25 +18,19 @@
 namespace fs = std::filesystem;
 namespace tfc = ckpt::tf_checkpoint;
 namespace pb = ckpt::protobuf;
+using ckpt_test::slurp;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-bool protoc_available() { return std::system("command -v protoc >/dev/null 2>&1") == 0; }
 
 // Runs `protoc --<mode>=tensorflow.<type>` with `input` on stdin; returns stdout.
 std::string protoc(const std::string& mode, const std::string& type, const std::string& input) {
   static const ckpt_test::scratch_dir dir("ckpt-protoc");
-  { std::ofstream(dir / "in", std::ios::binary) << input; }
+  ckpt_test::spit(dir / "in", input);
   const std::string protos = CKPT_PROTOS_DIR;
-  const std::string command = "protoc --proto_path='" + protos + "' --" + mode + "=tensorflow." +
-                              type + " '" + protos + "/tf_checkpoint.proto' < '" +
-                              (dir / "in").string() + "' > '" + (dir / "out").string() + "' 2> '" +
-                              (dir / "err").string() + "'";
+  const std::string command = ckpt_test::protoc().command + " --proto_path='" + protos + "' --" +
+                              mode + "=tensorflow." + type + " '" + protos +
+                              "/tf_checkpoint.proto' < '" + (dir / "in").string() + "' > '" +
+                              (dir / "out").string() + "' 2> '" + (dir / "err").string() + "'";
   const int rc = std::system(command.c_str());
   INFO(slurp(dir / "err"));
   REQUIRE(rc == 0);
@@ -46,10 +40,7 @@ std::string protoc(const std::string& mode, const std::string& type, const std::
 }  // namespace
 
 TEST_CASE("bundle messages written by the codec decode in protoc", "[protobuf][interop]") {
-  if (!protoc_available()) {
-    WARN("SKIPPED: protoc is not installed (scripts/install-deps.sh installs protobuf-compiler)");
-    return;
-  }
+  if (!ckpt_test::require(ckpt_test::protoc(), "decoding the codec's messages with protoc")) return;
   tfc::bundle_header_proto header;
   header.num_shards = 2;
   header.version.producer = 1;
@@ -88,10 +79,8 @@ TEST_CASE("bundle messages written by the codec decode in protoc", "[protobuf][i
 
 TEST_CASE("bundle messages protoc encodes decode in the codec, and re-encode to the same bytes",
           "[protobuf][interop]") {
-  if (!protoc_available()) {
-    WARN("SKIPPED: protoc is not installed");
+  if (!ckpt_test::require(ckpt_test::protoc(), "comparing the codec's messages with protoc"))
     return;
-  }
   const std::string entry_bytes =
       protoc("encode", "BundleEntryProto",
              "dtype: DT_INT64 shape { dim { size: -1 } dim { size: 7 name: \"n\" } unknown_rank: "
@@ -130,10 +119,8 @@ TEST_CASE("bundle messages protoc encodes decode in the codec, and re-encode to 
 
 TEST_CASE("object graph and checkpoint state through the wire codec and protoc",
           "[protobuf][interop]") {
-  if (!protoc_available()) {
-    WARN("SKIPPED: protoc is not installed");
+  if (!ckpt_test::require(ckpt_test::protoc(), "comparing the codec's messages with protoc"))
     return;
-  }
   // node 0 {children {node_id: 1 local_name: "v"}} node 1 {attributes {...}}, then a slot.
   pb::writer child;
   child.write_int32_field(1, 1);

@@ -22,6 +22,7 @@
 #include <set>
 #include <sstream>
 
+#include "../support/files.hpp"
 #include "../support/manager_model.hpp"
 #include "../support/scratch_dir.hpp"
 #ifdef CKPT_TEST_WITH_HDF5
@@ -32,18 +33,12 @@
 namespace fs = std::filesystem;
 using ckpt_test::make_step_model;
 using ckpt_test::names_in;
+using ckpt_test::slurp;
 using ckpt_test::step_model;
 
 namespace {
 
 constexpr std::size_t keep = 3;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 bool looks_temporary(const std::string& name) {
   return name.starts_with(".") || name.find(".tmp") != std::string::npos;

@@ -18,6 +18,9 @@
 #include <set>
 #include <sstream>
 
+#include "../support/checkers.hpp"
+#include "../support/files.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/manager_model.hpp"
 #include "../support/scratch_dir.hpp"
 #ifdef CKPT_TEST_WITH_HDF5
@@ -29,19 +32,13 @@ using ckpt_test::checkpoint_files;
 using ckpt_test::checkpoint_in;
 using ckpt_test::make_step_model;
 using ckpt_test::names_in;
+using ckpt_test::slurp;
 using ckpt_test::step_model;
 
 namespace {
 
 void touch(const fs::path& p, const std::string& text = "foreign") {
   std::ofstream(p, std::ios::binary) << text;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // A clock the test moves by hand.
@@ -585,11 +582,8 @@ TEST_CASE("an unreadable state file or metrics record stops the manager", "[mana
 }
 
 TEST_CASE("a manager takes over a directory TensorFlow's CheckpointManager wrote", "[manager]") {
-  const fs::path fixture = fs::path(CKPT_FIXTURES_DIR) / "tf/eos_checkpoint_manager";
-  if (!fs::exists(fixture / "checkpoint")) {
-    WARN("SKIPPED: fixture missing: " << fixture);
-    return;
-  }
+  const fs::path fixture = ckpt_test::fixtures_dir() / "tf/eos_checkpoint_manager";
+  if (!ckpt_test::fixture_present(fixture / "checkpoint")) return;
   ckpt_test::scratch_dir dir("ckpt-manager");
   for (const auto& e : fs::directory_iterator(fixture))
     if (e.path().filename() != "FIXTURES.md") fs::copy_file(e.path(), dir / e.path().filename());
@@ -615,27 +609,17 @@ TEST_CASE("a manager takes over a directory TensorFlow's CheckpointManager wrote
 }
 
 TEST_CASE("directories written with the tf format pass tfverify", "[manager][interop]") {
-  const fs::path tool = fs::path(CKPT_FIXTURES_DIR) / "../tools/tfverify/tfverify.py";
-  if (!fs::exists(tool) ||
-      std::system("/usr/bin/python3 -c 'import google.protobuf' 2>/dev/null")) {
-    WARN("SKIPPED: tfverify (" << tool << ") needs /usr/bin/python3 with python3-protobuf");
+  if (!ckpt_test::require(ckpt_test::tfverify(), "checking the manager's directory with tfverify"))
     return;
-  }
   ckpt_test::scratch_dir dir("ckpt-manager");
   {
     ckpt::manager m{dir.path(), {.max_to_keep = 2, .format = "tf", .sync = false}};
     for (int i = 1; i <= 3; ++i) m.save(make_step_model(i, 1000 * i));
   }
   fs::remove(dir / "checkpoint.lock");  // not a file tfverify knows
-  const std::string command = "/usr/bin/python3 " + tool.string() + " -q " + dir.path().string() +
-                              " > " + (dir / "report.json").string();
-  const int status = std::system(command.c_str());
-  const std::string report = slurp(dir / "report.json");
-  fs::remove(dir / "report.json");
-  INFO(report);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  const auto json = nlohmann::json::parse(report);
+  const auto json = ckpt_test::run_tfverify(dir.path());
+  INFO(json.dump(1));
+  CHECK(json.at("ok") == true);  // tfverify's exit status 0
   CHECK(json.at("checkpoint_state").at("canonical_text") == true);
   CHECK(json.at("checkpoint_state").at("latest_checkpoint_resolves") == true);
   CHECK(json.at("checkpoint_state").at("all_model_checkpoint_paths") ==

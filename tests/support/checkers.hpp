@@ -11,16 +11,25 @@
 //   if (!ckpt_test::require(h5verify, "reading ckpt's Keras files with jsfive")) return;
 //   run(h5verify.command + " --keras " + path.string());
 //
+//   if (!ckpt_test::require(ckpt_test::tfverify(), "checking the bundle with tfverify")) return;
+//   const nlohmann::json report = ckpt_test::run_tfverify(prefix);
+//
 // The shared tools (tfverify, h5verify) are looked for in $CKPT_CHECKERS, else the folder the
 // build was configured with (../shared/tools beside the checkout); h5verify's npm dependency in
 // $H5VERIFY_DEPS_DIR (ctest sets it), else the build's default (.deps/h5verify in the checkout),
 // where `scripts/install-deps.sh test` installs it. Tests never run npm themselves.
 
+#include <stdio.h>
+#include <sys/wait.h>
+
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 
 namespace ckpt_test {
@@ -37,7 +46,13 @@ namespace checker_detail {
 
 constexpr const char* install_hint = "scripts/install-deps.sh test installs it";
 
-inline std::string quoted(const std::filesystem::path& path) { return "'" + path.string() + "'"; }
+// Appended in place: GCC 12 at -O3 reports a false -Wstringop-overflow for the '+' chain.
+inline std::string quoted(const std::filesystem::path& path) {
+  std::string out = "'";
+  out += path.string();
+  out += '\'';
+  return out;
+}
 
 inline bool succeeds(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str()) == 0;
@@ -104,6 +119,15 @@ inline checker tfverify() {
   return found;
 }
 
+// Debian's /usr/bin/python3 itself; `command` is the interpreter.
+inline checker python() {
+  static const checker found =
+      std::filesystem::exists("/usr/bin/python3")
+          ? checker{"python3", "/usr/bin/python3", {}}
+          : checker_detail::unavailable("python3", "/usr/bin/python3 is not installed");
+  return found;
+}
+
 // Python's h5py (Debian's python3-h5py), as Keras reads HDF5 files; `command` is the interpreter.
 inline checker h5py() {
   static const checker found = checker_detail::python_module("h5py", "h5py", "python3-h5py");
@@ -124,6 +148,28 @@ inline checker protoc() {
           : checker_detail::unavailable("protoc",
                                         "protoc (Debian's protobuf-compiler) is not installed");
   return found;
+}
+
+// tfverify's JSON report on `path` (a bundle prefix, .index, SavedModel or checkpoint directory),
+// with `options` before the path ("--no-leveldb --state"). Call it once require(tfverify(), ...)
+// said yes. Exit status 1 (errors found) still gives the report, whose "ok" is then false; a run
+// that could not check at all (status 2) or printed no JSON throws, failing the test.
+inline nlohmann::json run_tfverify(const std::filesystem::path& path,
+                                   const std::string& options = {}) {
+  const std::string command =
+      tfverify().command + " -q " + options + " " + checker_detail::quoted(path) + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run " + command);
+  std::string out;
+  std::array<char, 65536> buffer;
+  for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+    out.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code != 0 && code != 1)
+    throw std::runtime_error("tfverify exited with " + std::to_string(code) + " on " +
+                             path.string());
+  return nlohmann::json::parse(out);
 }
 
 // Whether a test may use `tool`; if not, says loudly what is skipped and why (or fails, with

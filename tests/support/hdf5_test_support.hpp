@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for the HDF5 tests: capturing what the process writes to stderr (file descriptor 2,
-// where libhdf5 prints its error stack), and file bytes.
+// where libhdf5 prints its error stack), and running a body in a forked child (file bytes are
+// files.hpp's).
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,8 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 namespace ckpt_test {
@@ -50,18 +49,6 @@ class stderr_capture {
   int saved_ = -1;
   std::string text_;
 };
-
-inline std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 // Runs `body` in a forked child with stderr sent to `stderr_file`, and returns the child's exit
 // code, or 128 + signal if it died. The child leaves through exit(), so atexit handlers (libhdf5's

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The `checkpoint` state file: byte-identical re-serialization of TensorFlow's files, the
 // doubles and escapes Python's text_format writes (checked against Python itself and tfverify),
-// hostile inputs, and tf.train.latest_checkpoint's rules.
-
-#include <sys/wait.h>
+// and tf.train.latest_checkpoint's rules. Hostile state files are
+// tests/hostile/checkpoint_state_hostile_test.cpp's.
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -15,55 +14,23 @@
 #include <random>
 #include <sstream>
 
+#include "../support/checkers.hpp"
+#include "../support/cli.hpp"
+#include "../support/files.hpp"
+#include "../support/fixtures.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/tf_checkpoint/checkpoint_state.hpp"
 
 namespace fs = std::filesystem;
 using ckpt::checkpoint_state;
+using ckpt_test::slurp;
+using ckpt_test::spit;
 
 namespace {
 
-const fs::path fixtures = fs::path(CKPT_FIXTURES_DIR) / "tf";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& p, const std::string& text) {
-  std::ofstream out(p, std::ios::binary);
-  out << text;
-}
-
-// stdout of a shell command, and whether it exited 0.
-std::pair<std::string, bool> run(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return {"", false};
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  return {out, WIFEXITED(status) && WEXITSTATUS(status) == 0};
-}
-
-bool python_protobuf_available() {
-  return run("/usr/bin/python3 -c 'import google.protobuf' 2>/dev/null").second;
-}
+const fs::path fixtures = ckpt_test::fixtures_dir() / "tf";
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-ckpt::error parse_error(std::string_view text) {
-  try {
-    ckpt::parse_checkpoint_state(text, "dir/checkpoint");
-  } catch (const ckpt::error& e) {
-    return e;
-  }
-  FAIL("no error for: " << text);
-  throw std::logic_error("unreachable");
-}
 
 }  // namespace
 
@@ -75,10 +42,7 @@ TEST_CASE("every fixture state file re-serializes byte for byte") {
     files.push_back(e.path());
   std::size_t seen = 0;
   for (const auto& f : files) {
-    if (!fs::exists(f)) {
-      WARN("SKIPPED: fixture missing: " << f);
-      continue;
-    }
+    if (!ckpt_test::fixture_present(f)) continue;
     ++seen;
     const std::string text = slurp(f);
     const checkpoint_state state = ckpt::read_checkpoint_state(f);
@@ -92,10 +56,7 @@ TEST_CASE("every fixture state file re-serializes byte for byte") {
 
 TEST_CASE("the fixture state files hold what TensorFlow wrote") {
   const auto eos = fixtures / "eos_checkpoint_manager/checkpoint";
-  if (!fs::exists(eos)) {
-    WARN("SKIPPED: fixture missing: " << eos);
-    return;
-  }
+  if (!ckpt_test::fixture_present(eos)) return;
   const auto s = ckpt::read_checkpoint_state(eos);
   CHECK(s.model_checkpoint_path == "ckpt-5");
   CHECK(s.all_model_checkpoint_paths ==
@@ -154,15 +115,17 @@ TEST_CASE("doubles are written as Python's repr writes them") {
   }
   spit(dir / "in.txt", hex_lines);
   spit(dir / "repr.py", script);
-  const auto [out, ok] =
-      run("/usr/bin/python3 " + (dir / "repr.py").string() + " < " + (dir / "in.txt").string());
-  if (!ok) {
-    WARN("SKIPPED: /usr/bin/python3 is not available to cross-check repr()");
+  if (!ckpt_test::require(ckpt_test::python(), "comparing with Python's repr()")) {
     CHECK(ckpt::detail::state_text::python_repr(1619766278.4836671) == "1619766278.4836671");
     CHECK(ckpt::detail::state_text::python_repr(5.0) == "5.0");
     return;
   }
-  std::istringstream lines(out);
+  const auto python =
+      ckpt_test::run_command(ckpt_test::python().command + " " + (dir / "repr.py").string() +
+                             " < " + (dir / "in.txt").string());
+  INFO(python.err);
+  REQUIRE(python.status == 0);
+  std::istringstream lines(python.out);
   std::string expected;
   std::size_t mismatches = 0;
   for (double v : values) {
@@ -192,11 +155,7 @@ TEST_CASE("strings are escaped as protobuf's CEscape escapes them") {
 }
 
 TEST_CASE("state files we write pass tfverify as canonical text") {
-  const fs::path tool = fs::path(CKPT_FIXTURES_DIR) / "../tools/tfverify/tfverify.py";
-  if (!python_protobuf_available() || !fs::exists(tool)) {
-    WARN("SKIPPED: tfverify (" << tool << ") needs /usr/bin/python3 with python3-protobuf");
-    return;
-  }
+  if (!ckpt_test::require(ckpt_test::tfverify(), "checking the state file with tfverify")) return;
   ckpt_test::scratch_dir dir("ckpt-state");
   checkpoint_state s;
   s.model_checkpoint_path = "ckpt-12";
@@ -204,10 +163,8 @@ TEST_CASE("state files we write pass tfverify as canonical text") {
   s.all_model_checkpoint_timestamps = {1619766278.4836671, 1e16, 1700000000.0};
   s.last_preserved_timestamp = 0.1 + 0.2;
   ckpt::write_checkpoint_state(dir / "checkpoint", s);
-  const auto [out, ok] = run("/usr/bin/python3 " + tool.string() + " -q --no-leveldb --state " +
-                             (dir / "checkpoint").string());
-  INFO(out);
-  const auto json = nlohmann::json::parse(out);
+  const auto json = ckpt_test::run_tfverify(dir / "checkpoint", "--no-leveldb --state");
+  INFO(json.dump(1));
   const auto& state = json.at("checkpoint_state");
   CHECK(state.at("canonical_text") == true);
   CHECK(state.at("model_checkpoint_path") == s.model_checkpoint_path);
@@ -234,99 +191,6 @@ TEST_CASE("the text format's other spellings are read") {
   CHECK(s.all_model_checkpoint_timestamps[2] == 2000.0);
   CHECK(s.last_preserved_timestamp == 12.0);
   CHECK(ckpt::parse_checkpoint_state("") == checkpoint_state{});
-}
-
-TEST_CASE("hostile state files give bad_format naming file and line") {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"model_checkpoint_path: \"abc", "unterminated"},
-      {"model_checkpoint_path: \"ab\nc\"", "unterminated"},
-      {"model_checkpoint_path: \"a\\q\"", "unknown escape"},
-      {"model_checkpoint_path: \"a\\x\"", "\\x"},
-      {"model_checkpoint_path: \"\\777\"", "octal"},
-      {"model_checkpoint_path: \"\\ud800\"", "Unicode"},
-      {"model_checkpoint_path: \"a\\000b\"", "NUL"},
-      {"model_checkpoint_path: \"\xff\xfe\"", "UTF-8"},
-      {"model_checkpoint_path: \"a\"\nmodel_checkpoint_path: \"b\"", "twice"},
-      {"last_preserved_timestamp: 1\nlast_preserved_timestamp: 2", "twice"},
-      {"model_checkpoint_path \"a\"", "':'"},
-      {"unknown_field: 1", "no field"},
-      {"model_checkpoint_path: 5", "quoted string"},
-      {"all_model_checkpoint_timestamps: \"5\"", "number"},
-      {"all_model_checkpoint_timestamps: 1.2.3", "not a number"},
-      {"all_model_checkpoint_timestamps: 1e", "not a number"},
-      {"all_model_checkpoint_timestamps: 0x10", "not a number"},
-      {"all_model_checkpoint_timestamps: [1, 2", "','"},
-      {"all_model_checkpoint_paths: [\"a\" \"b\"", "','"},
-      {"model_checkpoint_path: [\"a\"]", "quoted string"},
-      {"model_checkpoint_path: \"a\" }", "field name"},
-      {std::string("\x00\x01\x02garbage", 10), "field name"},
-      {"model_checkpoint_path: ", "quoted string"},
-  };
-  for (const auto& [text, what] : cases) {
-    INFO(text);
-    const auto e = parse_error(text);
-    CHECK(e.code() == ckpt::errc::bad_format);
-    CHECK(e.file() == "dir/checkpoint");
-    CHECK(e.offset().has_value());
-    CHECK_THAT(e.detail(), Catch::Contains(what));
-    CHECK_THAT(e.detail(), Catch::Contains("line "));
-  }
-  const auto e = parse_error("model_checkpoint_path: \"a\"\n\n  bogus: 1");
-  CHECK_THAT(e.detail(), Catch::StartsWith("line 3 column 3"));
-  CHECK(e.offset() == 30u);
-}
-
-TEST_CASE("oversized and odd state files are refused before reading") {
-  ckpt_test::scratch_dir dir("ckpt-state");
-  spit(dir / "checkpoint", std::string(ckpt::max_checkpoint_state_bytes + 1, ' '));
-  try {
-    ckpt::read_checkpoint_state(dir / "checkpoint");
-    FAIL("no error");
-  } catch (const ckpt::error& e) {
-    CHECK(e.code() == ckpt::errc::limit);
-    CHECK(e.file() == (dir / "checkpoint").string());
-  }
-  CHECK_FALSE(ckpt::get_checkpoint_state(dir.path()));  // TensorFlow: None for unparsable
-  fs::remove(dir / "checkpoint");
-  fs::create_directory(dir / "checkpoint");
-  CHECK_THROWS_AS(ckpt::read_checkpoint_state(dir / "checkpoint"), ckpt::error);
-  CHECK_FALSE(ckpt::latest_checkpoint(dir.path()));
-}
-
-TEST_CASE("mutated state files either parse to something that round-trips or give an error") {
-  const std::string base =
-      "model_checkpoint_path: \"ckpt-5\"\nall_model_checkpoint_paths: \"ckpt-4\"\n"
-      "all_model_checkpoint_paths: \"ckpt-5\"\nall_model_checkpoint_timestamps: 1619766278.48\n"
-      "all_model_checkpoint_timestamps: 1619771826.9585588\nlast_preserved_timestamp: 1.5\n";
-  std::mt19937 random(11);
-  int parsed = 0, rejected = 0;
-  for (int i = 0; i < 20000; ++i) {
-    std::string text = base;
-    const int edits = 1 + int(random() % 4);
-    for (int k = 0; k < edits; ++k) {
-      const std::size_t at = random() % (text.size() + 1);
-      switch (random() % 3) {
-        case 0:
-          if (at < text.size()) text[at] = static_cast<char>(random() & 0xff);
-          break;
-        case 1:
-          text.insert(at, 1, "\"'\\[],:#\n0e.-f"[random() % 14]);
-          break;
-        default:
-          text = text.substr(0, at);
-      }
-    }
-    try {
-      const auto s = ckpt::parse_checkpoint_state(text, "fuzz");
-      ++parsed;
-      REQUIRE(ckpt::parse_checkpoint_state(ckpt::to_text(s)) == s);
-    } catch (const ckpt::error& e) {
-      ++rejected;
-      REQUIRE(e.code() == ckpt::errc::bad_format);
-    }
-  }
-  CHECK(parsed > 0);
-  CHECK(rejected > 0);
 }
 
 TEST_CASE("latest_checkpoint follows tf.train.latest_checkpoint") {

@@ -3,17 +3,12 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "../support/files.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/ckpt.hpp"
 
 using ckpt_test::scratch_dir;
-
-namespace {
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-}  // namespace
+using ckpt_test::slurp;
 
 TEST_CASE("an atomic file replaces the target only on commit", "[io]") {
   scratch_dir dir("ckpt-io");

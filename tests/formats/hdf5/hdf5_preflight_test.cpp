@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 
+#include "../../support/files.hpp"
+#include "../../support/fixtures.hpp"
 #include "../../support/hdf5_test_support.hpp"
 #include "../../support/model.hpp"
 #include "../../support/scratch_dir.hpp"
@@ -19,7 +21,7 @@ namespace raw = ckpt::hdf5::raw;
 
 namespace {
 
-fs::path fixtures() { return fs::path(CKPT_FIXTURES_DIR) / "h5"; }
+fs::path fixtures() { return ckpt_test::fixtures_dir() / "h5"; }
 
 std::size_t check_file(const fs::path& path) {
   raw::preflight p(raw::source::open(path, path.string()));
@@ -28,7 +30,7 @@ std::size_t check_file(const fs::path& path) {
 
 // The error the preflight gives for `bytes` written to `path`; fails the test if it passes.
 ckpt::error refusal(const fs::path& path, const std::string& bytes) {
-  write_bytes(path, bytes);
+  spit(path, bytes);
   try {
     check_file(path);
   } catch (const ckpt::error& e) {
@@ -120,10 +122,7 @@ raw::object_header group_header(const raw::source& src, std::uint64_t* address =
 }  // namespace
 
 TEST_CASE("every HDF5 fixture passes the preflight whole", "[hdf5][preflight]") {
-  if (!fs::exists(fixtures())) {
-    WARN("SKIPPED: no fixtures at " << fixtures());
-    return;
-  }
+  if (!ckpt_test::fixture_present(fixtures())) return;
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator(fixtures())) {
     if (entry.path().extension() != ".h5") continue;
@@ -170,7 +169,7 @@ TEST_CASE("damaged HDF5 structures are refused naming file and offset", "[hdf5][
   scratch_dir dir("ckpt-hdf5-preflight");
   const fs::path good = dir / "good.h5", path = dir / "bad.h5";
   write_with_libhdf5(good, false, 20);
-  const std::string bytes = read_bytes(good);
+  const std::string bytes = slurp(good);
   raw::source src = raw::source::open(good, good.string());
   std::uint64_t g_address = 0;
   const auto g = group_header(src, &g_address);
@@ -307,7 +306,7 @@ TEST_CASE("a damaged checksummed header is refused even with a valid checksum",
   scratch_dir dir("ckpt-hdf5-preflight");
   const fs::path good = dir / "latest.h5", path = dir / "bad.h5";
   write_with_libhdf5(good, true, 3);
-  const std::string bytes = read_bytes(good);
+  const std::string bytes = slurp(good);
   raw::source src = raw::source::open(good, good.string());
   std::uint64_t g_address = 0;
   const auto g = group_header(src, &g_address);
@@ -315,7 +314,7 @@ TEST_CASE("a damaged checksummed header is refused even with a valid checksum",
   std::string bad = bytes;
   const auto& m = g.messages.front();
   bad[m.address] = static_cast<char>(bad[m.address] ^ 0x01);
-  write_bytes(path, bad);
+  spit(path, bad);
   try {
     check_file(path);
     FAIL("accepted");
@@ -372,7 +371,7 @@ TEST_CASE("variable-length strings in chunks are checked before libhdf5 reads th
     CHECK(words.size() == 5);
   }
   // Each element refers to its own heap object; the fourth one's index points nowhere now.
-  std::string bytes = read_bytes(path);
+  std::string bytes = slurp(path);
   const auto collection = bytes.find("GCOL");
   REQUIRE(collection != std::string::npos);
   std::vector<std::uint64_t> elements;
@@ -380,7 +379,7 @@ TEST_CASE("variable-length strings in chunks are checked before libhdf5 reads th
     if (get_u64(bytes, i) == collection) elements.push_back(i - 4);
   REQUIRE(elements.size() == 5);
   put_u32(bytes, elements[3] + 12, 4242);
-  write_bytes(path, bytes);
+  spit(path, bytes);
   try {
     ckpt::reader reader(path);
     (void)reader.read<std::string>("words");

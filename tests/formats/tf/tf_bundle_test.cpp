@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// TensorBundle reader and writer: every fixture bundle read with the keys, dtypes, shapes, offsets,
-// checksums and values the independent checker recorded (_tfverify/*.json), and bundles written
-// by ckpt (every dtype, strings, empty tensors, scalars, several shards, a multi-block index, an
-// entry past TF's large-entry rule, sliced tensors) accepted by that checker.
+// TensorBundle reader and writer: the worked example of the spec, and bundles written by ckpt
+// (every dtype, strings, empty tensors, scalars, several shards, a multi-block index, an entry
+// past TF's large-entry rule, sliced tensors) accepted by the independent checker. Every fixture
+// bundle read as that checker recorded it is tests/interop/tf_fixtures_test.cpp's.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -16,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "../../support/checkers.hpp"
+#include "../../support/files.hpp"
+#include "../../support/fixtures.hpp"
 #include "../../support/scratch_dir.hpp"
-#include "../../support/tfverify.hpp"
 #include "ckpt/codec/half.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_reader.hpp"
 #include "ckpt/formats/tf_checkpoint/bundle_writer.hpp"
@@ -29,138 +31,15 @@ using nlohmann::json;
 
 namespace {
 
-// TF's DataType enum names, by number (types.proto).
-std::string tf_dtype_name(dtype t) {
-  static const char* const names[] = {
-      "DT_INVALID",    "DT_FLOAT",  "DT_DOUBLE",    "DT_INT32",   "DT_UINT8",   "DT_INT16",
-      "DT_INT8",       "DT_STRING", "DT_COMPLEX64", "DT_INT64",   "DT_BOOL",    "DT_QINT8",
-      "DT_QUINT8",     "DT_QINT32", "DT_BFLOAT16",  "DT_QINT16",  "DT_QUINT16", "DT_UINT16",
-      "DT_COMPLEX128", "DT_HALF",   "DT_RESOURCE",  "DT_VARIANT", "DT_UINT32",  "DT_UINT64"};
-  const auto i = static_cast<std::size_t>(t);
-  return i < std::size(names) ? names[i] : "DT_" + std::to_string(i);
-}
-
-std::vector<fs::path> report_files() {
-  std::vector<fs::path> out;
-  for (const char* dir : {"tf", "savedmodel"}) {
-    const fs::path root = fs::path(CKPT_FIXTURES_DIR) / dir / "_tfverify";
-    if (!fs::exists(root)) continue;
-    for (const auto& f : fs::directory_iterator(root))
-      if (f.path().extension() == ".json") out.push_back(f.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::string from_hex(const std::string& hex) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-// Element i of a fixed-size tensor as the JSON value tfverify would print (half/bfloat16 widened,
-// complex as [re, im], bool as true/false).
-json element_as_json(dtype t, const std::byte* p) {
-  const auto load = [p]<class T>(T*) {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  };
-  switch (t) {
-    case dtype::float32:
-      return load((float*)nullptr);
-    case dtype::float64:
-      return load((double*)nullptr);
-    case dtype::int32:
-      return load((std::int32_t*)nullptr);
-    case dtype::int64:
-      return load((std::int64_t*)nullptr);
-    case dtype::uint8:
-      return load((std::uint8_t*)nullptr);
-    case dtype::int8:
-      return load((std::int8_t*)nullptr);
-    case dtype::int16:
-      return load((std::int16_t*)nullptr);
-    case dtype::uint16:
-      return load((std::uint16_t*)nullptr);
-    case dtype::uint32:
-      return load((std::uint32_t*)nullptr);
-    case dtype::uint64:
-      return load((std::uint64_t*)nullptr);
-    case dtype::bool_:
-      return load((std::uint8_t*)nullptr) != 0;
-    case dtype::float16:
-      return static_cast<float>(load((ckpt::float16*)nullptr));
-    case dtype::bfloat16:
-      return static_cast<float>(load((ckpt::bfloat16*)nullptr));
-    case dtype::complex64: {
-      const auto c = load((std::complex<float>*)nullptr);
-      return json::array({c.real(), c.imag()});
-    }
-    case dtype::complex128: {
-      const auto c = load((std::complex<double>*)nullptr);
-      return json::array({c.real(), c.imag()});
-    }
-    default:
-      return nullptr;
-  }
-}
-
-// Reads every entry of `reader` and compares it with a tfverify bundle report.
-void check_against_report(const tfc::bundle_reader& reader, const json& bundle) {
-  CHECK(bundle["header"]["num_shards"] == reader.num_shards());
-  const auto& expected = bundle["entries"];
-  // tfverify lists the tensors only (no header); with no slices this is entries().
-  REQUIRE(expected.size() == reader.entries().size());
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const auto& x = expected[i];
-    const auto& e = reader.entries()[i];
-    INFO("entry " << e.key);
-    CHECK(x["key"] == e.key);
-    CHECK(x["dtype"] == tf_dtype_name(e.dtype));
-    CHECK(x["shape"].get<std::vector<std::uint64_t>>() == e.shape);
-    CHECK(x["shard"] == e.shard_id);
-    CHECK(x["offset"] == e.offset);
-    CHECK(x["size"] == e.size);
-    const bool crc_ok = reader.verify(e) == tfc::checksum_status::ok;
-    CHECK(x["crc32c_ok"] == crc_ok);
-    if (!x.contains("values")) continue;
-    const auto& values = x["values"];
-    REQUIRE(values.size() == e.num_elements());
-    if (e.dtype == dtype::string) {
-      std::vector<std::string> strings(values.size());
-      reader.read(e, {e.dtype, e.shape, {}, strings});
-      for (std::size_t k = 0; k < strings.size(); ++k) {
-        const auto& v = values[k];
-        CHECK(strings[k] == (v.is_string() ? v.get<std::string>() : from_hex(v["hex"])));
-      }
-    } else {
-      std::vector<std::byte> bytes(e.size);
-      reader.read(e, {e.dtype, e.shape, bytes, {}});
-      const std::size_t item = ckpt::element_size(e.dtype);
-      for (std::size_t k = 0; k < values.size(); ++k)
-        CHECK(element_as_json(e.dtype, bytes.data() + k * item) == values[k]);
-    }
-  }
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 template <class T>
 ckpt::tensor_view view_of(const std::vector<T>& v, ckpt::shape s) {
   return {ckpt::dtype_of<T>, std::move(s), std::as_bytes(std::span<const T>(v)), {}};
 }
 
 void require_tfverify_ok(const fs::path& prefix) {
-  if (!ckpt_test::tfverify::available()) {
-    WARN(ckpt_test::tfverify::why_unavailable());
+  if (!ckpt_test::require(ckpt_test::tfverify(), "checking the bundle ckpt wrote with tfverify"))
     return;
-  }
-  const json report = ckpt_test::tfverify::run(prefix);
+  const json report = ckpt_test::run_tfverify(prefix);
   INFO(report.dump(1).substr(0, 4000));
   CHECK(report["ok"] == true);
   CHECK(report["errors"].empty());
@@ -171,33 +50,9 @@ void require_tfverify_ok(const fs::path& prefix) {
 
 }  // namespace
 
-TEST_CASE("every fixture bundle reads as the independent checker recorded it",
-          "[tf_checkpoint][fixtures]") {
-  const auto reports = report_files();
-  if (reports.empty()) {
-    WARN("SKIPPED: no _tfverify reports under " CKPT_FIXTURES_DIR);
-    return;
-  }
-  std::size_t checked = 0;
-  for (const auto& file : reports) {
-    INFO(file.filename().string());
-    const json report = json::parse(slurp(file));
-    const auto& bundle = report["bundle"];
-    const tfc::bundle_reader reader(fs::path(CKPT_FIXTURES_DIR) /
-                                    bundle["prefix"].get<std::string>());
-    check_against_report(reader, bundle);
-    ++checked;
-  }
-  CHECK(checked == 27);
-}
-
 TEST_CASE("the worked example of the spec reads as documented", "[tf_checkpoint][fixtures]") {
-  const fs::path prefix =
-      fs::path(CKPT_FIXTURES_DIR) / "tf/tf_half_plus_two_v1/variables/variables";
-  if (!fs::exists(tfc::index_path(prefix))) {
-    WARN("SKIPPED: fixture tf_half_plus_two_v1 is missing");
-    return;
-  }
+  const fs::path prefix = ckpt_test::fixtures_dir() / "tf/tf_half_plus_two_v1/variables/variables";
+  if (!ckpt_test::fixture_present(tfc::index_path(prefix))) return;
   const tfc::bundle_reader r(prefix);
   CHECK(r.header().num_shards == 1);
   CHECK(r.header().version.producer == 1);
@@ -326,7 +181,8 @@ TEST_CASE("bundles ckpt writes hold every dtype and pass the independent checker
     w.add("s", {dtype::string, {1}, {}, one_empty});
     w.finish();
   }
-  CHECK(slurp(tfc::data_path(dir / "one", 0, 1)) == std::string("\x00\xa6\x7b\x11\x3a", 5));
+  CHECK(ckpt_test::slurp(tfc::data_path(dir / "one", 0, 1)) ==
+        std::string("\x00\xa6\x7b\x11\x3a", 5));
 
   require_tfverify_ok(prefix);
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 // TensorFlow checkpoints through ckpt's API: structs to TF2 (object-based) and TF1 (name-based)
 // bundles and back, the object graph TF would restore from, shards, prefixes and SavedModel
-// directories. Real TensorFlow files are checked in tests/conformance/tf_fixtures_test.cpp.
+// directories. Real TensorFlow files are checked in tests/interop/tf_fixtures_test.cpp, damaged
+// ones in tests/hostile/tf_corruption_test.cpp.
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
+#include "../../support/checkers.hpp"
 #include "../../support/model.hpp"
 #include "../../support/scratch_dir.hpp"
-#include "../../support/tfverify.hpp"
 #include "ckpt/ckpt.hpp"
 
 namespace fs = std::filesystem;
@@ -37,11 +38,10 @@ tf::object_graph graph_of(const fs::path& prefix) {
 
 // What tfverify says about a bundle we wrote; every check it makes must pass.
 void check_with_tfverify(const fs::path& prefix, bool object_based) {
-  if (!ckpt_test::tfverify::available()) {
-    WARN(ckpt_test::tfverify::why_unavailable());
+  if (!ckpt_test::require(ckpt_test::tfverify(),
+                          "checking the checkpoint ckpt wrote with tfverify"))
     return;
-  }
-  const auto report = ckpt_test::tfverify::run(prefix);
+  const auto report = ckpt_test::run_tfverify(prefix);
   INFO(report.dump(1));
   CHECK(report["ok"] == true);
   CHECK(report["errors"].empty());
@@ -221,37 +221,6 @@ TEST_CASE("a SavedModel directory loads through its variables/ bundle", "[tf]") 
   CHECK(loaded.x == 1);
   CHECK(loaded.y == 2);
   CHECK(ckpt::reader(exported).format() == "tf");
-}
-
-TEST_CASE("a corrupted tensor is reported by load, verify and conversion", "[tf]") {
-  struct W {
-    std::vector<float> w = std::vector<float>(64, 1.0f);
-  };
-  scratch_dir dir("ckpt-tf");
-  ckpt::save(W{}, dir / "w.ckpt");
-  const fs::path data = dir / "w.ckpt.data-00000-of-00001";
-  {
-    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(40);
-    f.put('\x7f');
-  }
-  W loaded;
-  try {
-    ckpt::load(loaded, dir / "w.ckpt");
-    FAIL("a corrupted tensor loaded");
-  } catch (const ckpt::error& e) {
-    CHECK(e.code() == ckpt::errc::checksum_mismatch);
-    CHECK(e.key() == "w/.ATTRIBUTES/VARIABLE_VALUE");
-  }
-  ckpt::reader r(dir / "w.ckpt");
-  CHECK(r.verify("w/.ATTRIBUTES/VARIABLE_VALUE") == ckpt::checksum_status::mismatch);
-  auto in = ckpt::open_reader(dir / "w.ckpt");
-  auto out =
-      ckpt::format_for_save(dir / "copy.safetensors", "").create(dir / "copy.safetensors", {});
-  CHECK_THROWS_AS(ckpt::copy_tensors(*in, *out), ckpt::error);
-  CHECK(!fs::exists(dir / "copy.safetensors"));
-  ckpt::load(loaded, dir / "w.ckpt", {.verify_checksums = false});
-  CHECK(loaded.w[10] != 1.0f);
 }
 
 TEST_CASE("a manager's checkpoints carry their number as save_counter", "[tf]") {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // TF2 object graph: naming, breadth-first numbering, encoding, and binding keys back to paths.
-// The fixtures' real graphs are checked in tests/conformance/tf_fixtures_test.cpp.
+// The fixtures' real graphs are checked in tests/interop/tf_fixtures_test.cpp.
 
 #include <catch2/catch.hpp>
 

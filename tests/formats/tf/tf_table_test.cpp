@@ -4,11 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
+#include "../../support/files.hpp"
+#include "../../support/fixtures.hpp"
 #include "ckpt/codec/snappy.hpp"
 #include "ckpt/formats/tf_checkpoint/protos.hpp"
 #include "ckpt/formats/tf_checkpoint/table.hpp"
@@ -128,13 +128,8 @@ TEST_CASE("the worked example of the spec is written byte for byte", "[tf_checkp
   CHECK(tfc::decode_entry(entries[3].value).crc32c == 0xc382d6efu);
 
   const fs::path fixture =
-      fs::path(CKPT_FIXTURES_DIR) / "tf/tf_half_plus_two_v1/variables/variables.index";
-  if (fs::exists(fixture)) {
-    std::ifstream in(fixture, std::ios::binary);
-    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == expected);
-  } else {
-    WARN("SKIPPED: fixture " << fixture << " is missing");
-  }
+      ckpt_test::fixtures_dir() / "tf/tf_half_plus_two_v1/variables/variables.index";
+  if (ckpt_test::fixture_present(fixture)) CHECK(ckpt_test::slurp(fixture) == expected);
 }
 
 TEST_CASE("blocks split at 256 KiB and before entries of two blocks or more",
