@@ -102,10 +102,7 @@ TEST_CASE("Files ckpt writes in the Keras layouts read back identically in h5ver
     for (const auto& f : format_cases()) {
       DYNAMIC_SECTION(f.format << " " << f.file << " " << s.name) {
         ckpt_test::scratch_dir dir("ckpt-keras");
-        ckpt::save_options options;
-        options.format = f.format;
-        options.metadata = f.metadata;
-        options.storage = s.storage;
+        const ckpt::save_options options = options_for(f, s);
         const auto file = dir / f.file;
         ckpt::save(net, file, options);
         // Stored name -> canonical path, from ckpt's own reader.

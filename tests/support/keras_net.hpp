@@ -92,4 +92,13 @@ inline std::vector<format_case> format_cases() {
           {"keras", "net.keras", {}}};
 }
 
+// The options that save in layout `f` with storage `s`.
+inline ckpt::save_options options_for(const format_case& f, const storage_case& s) {
+  ckpt::save_options options;
+  options.format = f.format;
+  options.metadata = f.metadata;
+  options.storage = s.storage;
+  return options;
+}
+
 }  // namespace ckpt_test::keras_net

@@ -31,10 +31,7 @@ TEST_CASE("Layer-shaped struct round-trips through every Keras layout and storag
     for (const auto& f : format_cases()) {
       DYNAMIC_SECTION(f.format << " " << f.file << " " << s.name) {
         ckpt_test::scratch_dir dir("ckpt-keras");
-        ckpt::save_options options;
-        options.format = f.format;
-        options.metadata = f.metadata;
-        options.storage = s.storage;
+        const ckpt::save_options options = options_for(f, s);
         ckpt::save(net, dir / f.file, options);
         CHECK(dir.file_count() == 1);  // no temporaries left behind
 
@@ -58,10 +55,7 @@ TEST_CASE("The shared nested model round-trips through every Keras layout", "[ke
     for (const auto& f : format_cases()) {
       DYNAMIC_SECTION(f.format << " " << f.file << " " << s.name) {
         ckpt_test::scratch_dir dir("ckpt-keras");
-        ckpt::save_options options;
-        options.format = f.format;
-        options.metadata = f.metadata;
-        options.storage = s.storage;
+        const ckpt::save_options options = options_for(f, s);
         ckpt::save(model, dir / f.file, options);
         ckpt_test::Model back;
         ckpt::load(back, dir / f.file);
