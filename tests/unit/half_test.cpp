@@ -110,7 +110,7 @@ static_assert(float16::to_float(0x3555) == 0x1.554p-2f);
 
 }  // namespace
 
-TEST_CASE("every float16 survives half -> float -> half; NaNs stay NaN and become quiet",
+TEST_CASE("every float16 survives half -> float -> half, NaNs stay NaN and become quiet",
           "[half]") {
   std::size_t mismatches = 0;
   for (std::uint32_t h = 0; h < 0x10000; ++h) {
@@ -133,7 +133,7 @@ TEST_CASE("every float16 survives half -> float -> half; NaNs stay NaN and becom
   REQUIRE(mismatches == 0);
 }
 
-TEST_CASE("every bfloat16 widens exactly; NaNs stay NaN and become quiet", "[half]") {
+TEST_CASE("every bfloat16 widens exactly, NaNs stay NaN and become quiet", "[half]") {
   std::size_t mismatches = 0;
   for (std::uint32_t b = 0; b < 0x10000; ++b) {
     const auto bits = static_cast<std::uint16_t>(b);

@@ -124,7 +124,7 @@ TEST_CASE("Keras 3 plan: layers/<layer>/vars/<i> in declaration order", "[keras]
   CHECK(owners[2].vars[0].tensor == 3);
 }
 
-TEST_CASE("Keras 3 plan: sub-layers nest as Keras nests them; the optimizer sits at the root",
+TEST_CASE("Keras 3 plan: sub-layers nest as Keras nests them, the optimizer sits at the root",
           "[keras][names]") {
   const auto owners = plan_keras3({"block/attention/query", "optimizer/0", "optimizer/1"});
   REQUIRE(owners.size() == 2);

@@ -183,7 +183,7 @@ TEST_CASE("blocks split at 256 KiB and before entries of two blocks or more",
   }
 }
 
-TEST_CASE("Snappy-compressed blocks are read; broken ones are refused", "[tf_checkpoint][table]") {
+TEST_CASE("Snappy-compressed blocks are read, broken ones are refused", "[tf_checkpoint][table]") {
   // One data block holding a..z (compressed), an empty metaindex, the index, the footer.
   tfc::detail::block_builder data(tfc::data_restart_interval);
   for (char c = 'a'; c <= 'z'; ++c) data.add(std::string(1, c), std::string(50, c));
