@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Model {
+struct TextModel {
   ckpt::tensor<float> kernel;
   std::vector<std::int64_t> ids;
 };
@@ -35,7 +35,7 @@ TEST_CASE("the example's tool inspects, converts and verifies the example's form
     return;
   }
   ckpt_test::scratch_dir dir("ckpt-cli-custom");
-  const Model model{ckpt::tensor<float>({2, 2}, {1, 2, 3, 4}), {7, 8, 9}};
+  const TextModel model{ckpt::tensor<float>({2, 2}, {1, 2, 3, 4}), {7, 8, 9}};
   const auto text = dir / "model.ckpt.txt";
   ckpt::save(model, text);
 
@@ -54,7 +54,7 @@ TEST_CASE("the example's tool inspects, converts and verifies the example's form
                              "convert " + text.string() + " " + (dir / "m.safetensors").string());
   REQUIRE(r.status == 0);
   CHECK_THAT(r.out, Catch::Contains("2 tensors"));
-  Model back;
+  TextModel back;
   ckpt::load(back, dir / "m.safetensors");
   CHECK(back.kernel == model.kernel);
   CHECK(back.ids == model.ids);
@@ -62,7 +62,7 @@ TEST_CASE("the example's tool inspects, converts and verifies the example's form
   r = ckpt_test::run_program(tool, "convert " + (dir / "m.safetensors").string() + " " +
                                        (dir / "again.ckpt.txt").string());
   REQUIRE(r.status == 0);
-  Model again;
+  TextModel again;
   ckpt::load(again, dir / "again.ckpt.txt");
   CHECK(again.ids == model.ids);
 

@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "ckpt/ckpt.hpp"
+// The API without any format: each target includes its own format's header, which registers it
+// (and is all of the library the target compiles).
+#include "ckpt/api.hpp"
 
 namespace ckpt_fuzz {
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../support/files.hpp"
+#include "../support/hostile_file.hpp"
 #include "../support/safetensors_files.hpp"
 #include "../support/scratch_dir.hpp"
 #include "ckpt/formats/safetensors.hpp"
@@ -19,24 +20,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Opens `bytes` as a safetensors file; returns the error it raises (failing if it opens).
-ckpt::error open_error(const scratch_dir& dir, const std::string& bytes,
-                       const ckpt::load_options& options = {}) {
-  const fs::path path = dir / "hostile.safetensors";
-  spit(path, bytes);
-  try {
-    ckpt::safetensors::reader reader(path, options);
-  } catch (const ckpt::error& e) {
-    return e;
-  }
-  FAIL("the file opened without an error");
-  throw std::logic_error("unreachable");
+// The error that opening `bytes` as a safetensors file gives.
+ckpt::error safetensors_error(const scratch_dir& dir, const std::string& bytes,
+                              ckpt::load_options options = {}) {
+  options.format = "safetensors";
+  return open_error(dir, "hostile.safetensors", bytes, options);
 }
 
 void check_refused(const scratch_dir& dir, const std::string& what, const std::string& bytes,
                    ckpt::errc code, const ckpt::load_options& options = {}) {
   INFO(what);
-  const ckpt::error e = open_error(dir, bytes, options);
+  const ckpt::error e = safetensors_error(dir, bytes, options);
   INFO(e.what());
   CHECK(e.code() == code);
   CHECK(e.file() == (dir / "hostile.safetensors").string());
@@ -63,7 +57,7 @@ TEST_CASE("hostile files: sizes and framing", "[safetensors][hostile]") {
   small.limits.max_header_bytes = 16;
   check_refused(dir, "S2: over a configured cap", valid, errc::limit, small);
 
-  const ckpt::error e = open_error(dir, le64(UINT64_MAX) + "{}");
+  const ckpt::error e = safetensors_error(dir, le64(UINT64_MAX) + "{}");
   CHECK(e.offset() == 0u);
 
   // G2: every truncation of a small valid file is an error, never a shorter success.
@@ -104,7 +98,7 @@ TEST_CASE("hostile files: JSON syntax", "[safetensors][hostile]") {
                 errc::bad_format);
 
   // The parse error names the byte where the JSON went wrong.
-  const ckpt::error e = open_error(dir, with_header(R"({"a":{"dtype":"F32",})"));
+  const ckpt::error e = safetensors_error(dir, with_header(R"({"a":{"dtype":"F32",})"));
   CHECK(e.offset().has_value());
   CHECK(*e.offset() > 8);
 }
@@ -201,7 +195,7 @@ TEST_CASE("hostile files: entries and fields", "[safetensors][hostile]") {
   for (const char* dtype : {"F33", "f32", "", "float32", "F8_E8M0", "F4", "F6_E2M3"})
     check_refused(dir, std::string("S10: dtype ") + dtype,
                   file(entry_json("a", dtype, "[2]", 0, 8)), errc::unsupported);
-  const ckpt::error e = open_error(dir, file(entry_json("weights", "F33", "[2]", 0, 8)));
+  const ckpt::error e = safetensors_error(dir, file(entry_json("weights", "F33", "[2]", 0, 8)));
   CHECK(e.key() == "weights");
   CHECK(std::string(e.what()).find("F33") != std::string::npos);
 }
@@ -295,7 +289,7 @@ TEST_CASE("hostile files: offsets and the data buffer", "[safetensors][hostile]"
                 file({entry_json("a", "F32", "[2]", 0, 8)}, 9), errc::bad_format);
   check_refused(dir, "no tensors but data", file({}, 1), errc::bad_format);
 
-  const ckpt::error gap = open_error(
+  const ckpt::error gap = safetensors_error(
       dir, file({entry_json("a", "F32", "[2]", 0, 8), entry_json("b", "F32", "[2]", 12, 20)}, 20));
   CHECK(gap.key() == "b");
   CHECK(gap.offset().has_value());

@@ -34,18 +34,18 @@ struct Encoder {
   Layers layers;
   bool operator==(const Encoder&) const = default;
 };
-struct Model {
+struct ReferenceModel {
   Encoder encoder;
   std::int64_t step = 0;
   ckpt::tensor<bool> mask;
   std::vector<std::uint64_t> ids;
   ckpt::tensor<ckpt::bfloat16> embedding;
-  bool operator==(const Model&) const = default;
+  bool operator==(const ReferenceModel&) const = default;
 };
 
 // The same tensors as reference() in tests/interop/safetensors_numpy.py.
-Model reference() {
-  Model m;
+ReferenceModel reference() {
+  ReferenceModel m;
   m.encoder.layers.first.kernel =
       ckpt::tensor<float>({2, 3}, {-1.0f, -0.5f, 0.0f, 0.5f, 1.0f, 1.5f});
   m.encoder.layers.first.bias = {ckpt::float16(1.5f), ckpt::float16(-2.0f),
@@ -78,7 +78,7 @@ TEST_CASE("ckpt and an independent numpy implementation read each other's files"
 
   const auto from_numpy = dir / "numpy.safetensors";
   REQUIRE(run_script("write", from_numpy) == 0);
-  Model loaded;
+  ReferenceModel loaded;
   ckpt::load(loaded, from_numpy);
   CHECK(loaded == reference());
   CHECK(std::signbit(loaded.encoder.layers.second.kernel[1]));

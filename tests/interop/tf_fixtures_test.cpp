@@ -600,7 +600,7 @@ TEST_CASE("tf_trt_mnist_ckpt (TF1, Snappy index, Adam slots) loads through renam
 
 namespace {
 
-struct Dense {
+struct DenseVars {
   ckpt::tensor<double> kernel, bias;
 };
 struct AdamHyper {
@@ -609,7 +609,7 @@ struct AdamHyper {
 };
 // tf.train.Checkpoint(step=..., optimizer=..., net=keras.Sequential(...)) without the slots.
 struct EosModel {
-  std::array<Dense, 5> layers;
+  std::array<DenseVars, 5> layers;
   AdamHyper optimizer;
   std::int32_t step = 0;
 };
@@ -622,7 +622,7 @@ struct DenseMoments {
   Moments kernel, bias;
 };
 struct EosTraining {
-  std::array<Dense, 5> layers;
+  std::array<DenseVars, 5> layers;
   std::array<DenseMoments, 5> slots;
   AdamHyper optimizer;
   std::int32_t step = 0;
@@ -661,7 +661,7 @@ const json& report_entry(const json& report, const std::string& key) {
 
 }  // namespace
 
-TEST_CASE("eos ckpt-5 (Keras Sequential, float64) loads into a struct of 5 Dense layers",
+TEST_CASE("eos ckpt-5 (Keras Sequential, float64) loads into a struct of 5 DenseVars layers",
           "[tf_checkpoint][conformance][keras]") {
   const auto prefix = fixtures / "tf/eos_checkpoint_manager/ckpt-5";
   if (!fixture_present(prefix)) return;

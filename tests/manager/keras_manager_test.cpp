@@ -30,7 +30,7 @@ LayerModel model_at(float step) {
 }
 
 // The regular files of `dir` other than the manager's own state and lock files.
-std::set<std::string> checkpoint_files(const fs::path& dir) {
+std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> names;
   for (const auto& item : fs::directory_iterator(dir)) {
     const std::string name = item.path().filename().string();
@@ -60,9 +60,8 @@ TEST_CASE("the manager keeps, names and restores HDF5 and Keras checkpoints",
       {
         ckpt::manager m(dir.path(), options);
         for (int step = 1; step <= 4; ++step) m.save(model_at(static_cast<float>(step)), step);
-        CHECK(checkpoint_files(dir.path()) ==
-              std::set<std::string>{std::string("ckpt-3") + c.ending,
-                                    std::string("ckpt-4") + c.ending});
+        CHECK(files_in(dir.path()) == std::set<std::string>{std::string("ckpt-3") + c.ending,
+                                                            std::string("ckpt-4") + c.ending});
       }
       ckpt::manager again(dir.path(), options);
       REQUIRE(again.latest());

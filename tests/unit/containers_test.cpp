@@ -114,34 +114,34 @@ namespace {
 
 using ckpt_test::scratch_dir;
 
-struct Dense {
+struct DenseLayer {
   ckpt::tensor<float> kernel;
   std::vector<float> bias;
-  bool operator==(const Dense&) const = default;
+  bool operator==(const DenseLayer&) const = default;
 };
 
-Dense make_dense(std::size_t in, std::size_t out, float seed) {
-  Dense d{ckpt::tensor<float>({in, out}), std::vector<float>(out)};
+DenseLayer make_dense(std::size_t in, std::size_t out, float seed) {
+  DenseLayer d{ckpt::tensor<float>({in, out}), std::vector<float>(out)};
   for (std::size_t i = 0; i < d.kernel.size(); ++i) d.kernel[i] = seed + 0.5f * float(i);
   for (std::size_t i = 0; i < out; ++i) d.bias[i] = -seed - float(i);
   return d;
 }
 
-bool same(const std::unique_ptr<Dense>& a, const std::unique_ptr<Dense>& b) {
+bool same(const std::unique_ptr<DenseLayer>& a, const std::unique_ptr<DenseLayer>& b) {
   return a && b ? *a == *b : a == b;
 }
-bool same(const std::shared_ptr<Dense>& a, const std::shared_ptr<Dense>& b) {
+bool same(const std::shared_ptr<DenseLayer>& a, const std::shared_ptr<DenseLayer>& b) {
   return a && b ? *a == *b : a == b;
 }
 
 struct Standard {
-  std::unordered_map<std::string, Dense> experts;
-  std::deque<Dense> stages;
+  std::unordered_map<std::string, DenseLayer> experts;
+  std::deque<DenseLayer> stages;
   std::deque<std::int32_t> history;  // a deque of elements is a sequence of scalars
-  std::unique_ptr<Dense> head;
-  std::shared_ptr<Dense> shared_head;
-  std::unique_ptr<Dense> absent_head;
-  std::unordered_map<std::string, std::unique_ptr<Dense>> nested;
+  std::unique_ptr<DenseLayer> head;
+  std::shared_ptr<DenseLayer> shared_head;
+  std::unique_ptr<DenseLayer> absent_head;
+  std::unordered_map<std::string, std::unique_ptr<DenseLayer>> nested;
 
   bool operator==(const Standard& o) const {
     if (experts != o.experts || stages != o.stages || history != o.history) return false;
@@ -162,17 +162,17 @@ Standard make_standard() {
   s.experts["mid"] = make_dense(3, 1, 3);
   s.stages = {make_dense(2, 1, 4), make_dense(1, 1, 5)};
   s.history = {3, -1, 4, 1, 5, 9, 2, 6, 5, 3, 5};  // eleven: "history/10" sorts before "history/2"
-  s.head = std::make_unique<Dense>(make_dense(2, 3, 6));
-  s.shared_head = std::make_shared<Dense>(make_dense(3, 2, 7));
-  s.nested["inner"] = std::make_unique<Dense>(make_dense(1, 2, 8));
+  s.head = std::make_unique<DenseLayer>(make_dense(2, 3, 6));
+  s.shared_head = std::make_shared<DenseLayer>(make_dense(3, 2, 7));
+  s.nested["inner"] = std::make_unique<DenseLayer>(make_dense(1, 2, 8));
   return s;
 }
 
 struct User {
-  test_user::flat_map<Dense> blocks;
-  test_user::bounded<Dense, 3> recent;
-  test_user::maybe<Dense> extra;
-  test_user::maybe<Dense> missing_extra;
+  test_user::flat_map<DenseLayer> blocks;
+  test_user::bounded<DenseLayer, 3> recent;
+  test_user::maybe<DenseLayer> extra;
+  test_user::maybe<DenseLayer> missing_extra;
   bool operator==(const User&) const = default;
 };
 
@@ -274,8 +274,8 @@ TEST_CASE("an unordered_map saves its children in key order", "[containers]") {
 TEST_CASE("absent pointers: saved as nothing, loaded as null, created when the file has them",
           "[containers]") {
   struct Net {
-    std::unique_ptr<Dense> head;
-    std::shared_ptr<Dense> tail;
+    std::unique_ptr<DenseLayer> head;
+    std::shared_ptr<DenseLayer> tail;
     std::vector<float> body;
   };
   scratch_dir dir("containers");
@@ -298,8 +298,8 @@ TEST_CASE("absent pointers: saved as nothing, loaded as null, created when the f
     lenient.allow_missing = true;
     for (const auto& options : {ckpt::load_options{}, lenient}) {
       Net loaded;
-      loaded.head = std::make_unique<Dense>(make_dense(1, 1, 1));
-      loaded.tail = std::make_shared<Dense>(make_dense(1, 1, 2));
+      loaded.head = std::make_unique<DenseLayer>(make_dense(1, 1, 1));
+      loaded.tail = std::make_shared<DenseLayer>(make_dense(1, 1, 2));
       ckpt::load(loaded, file, options);
       CHECK(!loaded.head);
       CHECK(!loaded.tail);
@@ -307,8 +307,8 @@ TEST_CASE("absent pointers: saved as nothing, loaded as null, created when the f
   }
   SECTION("null pointers are created when the file has entries under them") {
     Net full;
-    full.head = std::make_unique<Dense>(make_dense(2, 2, 3));
-    full.tail = std::make_shared<Dense>(make_dense(1, 2, 4));
+    full.head = std::make_unique<DenseLayer>(make_dense(2, 2, 3));
+    full.tail = std::make_shared<DenseLayer>(make_dense(1, 2, 4));
     full.body = {4};
     ckpt::save(full, file);
     Net loaded;
@@ -320,11 +320,11 @@ TEST_CASE("absent pointers: saved as nothing, loaded as null, created when the f
   }
   SECTION("a shared object is loaded in place, so its other owners see the values") {
     Net full;
-    full.tail = std::make_shared<Dense>(make_dense(1, 2, 5));
+    full.tail = std::make_shared<DenseLayer>(make_dense(1, 2, 5));
     ckpt::save(full, file);
     Net loaded;
-    loaded.tail = std::make_shared<Dense>();
-    const std::shared_ptr<Dense> other_owner = loaded.tail;
+    loaded.tail = std::make_shared<DenseLayer>();
+    const std::shared_ptr<DenseLayer> other_owner = loaded.tail;
     ckpt::load(loaded, file);
     CHECK(loaded.tail == other_owner);
     CHECK(*other_owner == *full.tail);
@@ -385,10 +385,10 @@ TEST_CASE("user containers adapted through container_traits round-trip", "[conta
 
 TEST_CASE("a user container's rebuild error names the container's path", "[containers]") {
   struct Long {
-    std::deque<Dense> recent;
+    std::deque<DenseLayer> recent;
   };
   struct Short {
-    test_user::bounded<Dense, 3> recent;
+    test_user::bounded<DenseLayer, 3> recent;
   };
   scratch_dir dir("containers");
   const auto file = dir / "long.safetensors";
@@ -408,11 +408,11 @@ TEST_CASE("a user container's rebuild error names the container's path", "[conta
 
 TEST_CASE("containers are checked before the first tensor is read", "[containers]") {
   struct Stored {
-    std::deque<Dense> stages;
+    std::deque<DenseLayer> stages;
     std::unordered_map<std::string, std::vector<double>> extras;
   };
   struct Wanted {
-    std::deque<Dense> stages;
+    std::deque<DenseLayer> stages;
     std::unordered_map<std::string, std::vector<float>> extras;
   };
   scratch_dir dir("containers");
@@ -422,7 +422,7 @@ TEST_CASE("containers are checked before the first tensor is read", "[containers
 
   Wanted wanted;
   wanted.stages.push_back(make_dense(1, 1, 42));
-  const Dense before = wanted.stages[0];
+  const DenseLayer before = wanted.stages[0];
   try {
     ckpt::load(wanted, file);
     FAIL("no error");

@@ -48,13 +48,27 @@ TEST_CASE("a failed save leaves the previous file and no temporary", "[io]") {
 
 TEST_CASE("I/O failures are ckpt::error naming the file", "[io]") {
   scratch_dir dir("ckpt-io");
-  const auto nowhere = dir / "no" / "such" / "dir" / "model.json";
-  try {
-    ckpt::save(std::map<std::string, float>{{"x", 1.0f}}, nowhere);
+  // Missing directories above the target are created, as TensorFlow's checkpoint.save does...
+  const auto nested = dir / "new" / "sub" / "model.json";
+  ckpt::save(std::map<std::string, float>{{"x", 1.0f}}, nested);
+  CHECK(std::filesystem::is_regular_file(nested));
+  // ...but not through a regular file: that is an I/O error naming the target.
+  std::ofstream(dir / "plain") << "x";
+  for (const auto& nowhere : {dir / "plain" / "model.json", dir / "plain" / "sub" / "model"}) {
+    try {
+      ckpt::save(std::map<std::string, float>{{"x", 1.0f}}, nowhere);
+      FAIL("no error");
+    } catch (const ckpt::error& e) {
+      CHECK(e.code() == ckpt::errc::io);
+      CHECK(e.file() == nowhere.string());
+    }
+  }
+  try {  // the byte-for-byte TensorFlow copy takes the same path
+    ckpt::save(std::map<std::string, float>{{"x", 1.0f}}, dir / "tf" / "ckpt-1", {.format = "tf"});
+    ckpt::convert_file(dir / "tf" / "ckpt-1", dir / "plain" / "ckpt-1");
     FAIL("no error");
   } catch (const ckpt::error& e) {
-    CHECK(e.code() == ckpt::errc::not_found);
-    CHECK(e.file() == nowhere.string());
+    CHECK(e.code() == ckpt::errc::io);
   }
   std::map<std::string, float> m;
   try {

@@ -34,12 +34,12 @@ std::vector<std::byte> random_bytes(std::mt19937& rng, std::size_t n) {
 
 // A buffer whose payload starts `misalign` bytes past a 64-byte boundary, with guard bytes around
 // it that no path may touch.
-struct guarded {
+struct guarded_bytes {
   static constexpr std::size_t guard = 64;
   std::vector<std::byte> storage;
   std::byte* data;
   std::size_t bytes;
-  guarded(std::size_t n, std::size_t misalign)
+  guarded_bytes(std::size_t n, std::size_t misalign)
       : storage(n + 2 * guard + 128, std::byte{0xa5}), bytes(n) {
     const auto base = reinterpret_cast<std::uintptr_t>(storage.data()) + guard;
     data = reinterpret_cast<std::byte*>(((base + 63) & ~std::uintptr_t{63}) + misalign);
@@ -64,7 +64,8 @@ void check_all_paths(std::size_t size, std::size_t bytes, std::size_t src_misali
   const std::vector<std::byte> expected = reference_shuffle(input, size);
   for (si::path p : si::all_paths) {
     if (!si::available(p)) continue;
-    guarded src(bytes, src_misalign), shuffled(bytes, dst_misalign), restored(bytes, src_misalign);
+    guarded_bytes src(bytes, src_misalign), shuffled(bytes, dst_misalign),
+        restored(bytes, src_misalign);
     if (bytes) std::memcpy(src.data, input.data(), bytes);
     si::shuffle_with(p, src.data, shuffled.data, bytes, size);
     si::unshuffle_with(p, shuffled.data, restored.data, bytes, size);

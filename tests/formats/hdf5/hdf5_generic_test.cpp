@@ -18,13 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct storage_case {
+struct storage_variant {
   const char* name;
   ckpt::storage_options storage;
 };
 
-std::vector<storage_case> storage_cases() {
-  std::vector<storage_case> cases;
+std::vector<storage_variant> storage_variants() {
+  std::vector<storage_variant> cases;
   cases.push_back({"contiguous", {}});
   ckpt::storage_options chunked;
   chunked.layout = ckpt::storage_layout::chunked;
@@ -80,7 +80,7 @@ layout_seen dataset_layout(const fs::path& file, const char* dataset) {
 TEST_CASE("the shared model round-trips through the generic layout with every storage option",
           "[hdf5]") {
   const Model original = make_model();
-  for (const auto& c : storage_cases()) {
+  for (const auto& c : storage_variants()) {
     SECTION(c.name) {
       scratch_dir dir("ckpt-hdf5");
       const fs::path path = dir / "model.h5";
