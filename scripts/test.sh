@@ -10,13 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh test
 jobs=$(nproc)
+# Where the time goes, for CI's log: each step's end, in seconds since the start.
+step() { echo "test.sh: $1 done at ${SECONDS} s"; }
+step "installing dependencies"
 # Every independent checker was just installed: a test that finds one missing fails.
 export CKPT_REQUIRE_CHECKERS=1
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ -DCKPT_WITH_HDF5=ON \
   -DCKPT_BUILD_TESTS=ON -DCKPT_BUILD_BENCHMARKS=ON -DCKPT_PACKAGE_TESTS=ON
 cmake --build build -j "$jobs"
+step "the g++ build"
 ctest --test-dir build -j "$jobs" --output-on-failure
+step "the g++ tests"
 
 if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
@@ -24,6 +29,7 @@ if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
     -DCKPT_BUILD_EXAMPLES=OFF \
     -DCKPT_BUILD_FUZZERS=ON -DCKPT_PACKAGE_TESTS=OFF
   cmake --build build-sanitize -j "$jobs"
+  step "the sanitizer build"
 
   seconds=${CKPT_FUZZ_SECONDS:-30}
   fuzz_run() {  # fuzz_run FUZZER: runs it; on failure its log's end is shown and the crash input kept
@@ -53,6 +59,7 @@ if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
   wait
   if [ -e "$failures/failed" ]; then exit 1; fi
   rm -rf "$failures"
+  step "fuzzing"
 
   # Last, so the suite's summary closes the output.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

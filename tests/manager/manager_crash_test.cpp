@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -137,7 +138,9 @@ std::uint64_t model_size(std::mt19937& random) {
       if (!p || number_of(*p) != n) ::_exit(3);
       if (::write(fd, &n, sizeof n) != sizeof n) ::_exit(4);
     }
-  } catch (...) {
+  } catch (const std::exception& e) {
+    // The parent expects a kill; this line says why the child ended on its own instead.
+    std::fprintf(stderr, "saving child (%s, seed %u): %s\n", format.c_str(), seed, e.what());
     ::_exit(2);
   }
 }
@@ -176,7 +179,7 @@ TEST_CASE("SIGKILL at random moments of saves never loses a committed checkpoint
         ::kill(child, SIGKILL);
         int status = 0;
         ::waitpid(child, &status, 0);
-        INFO("trial " << trial);
+        INFO("trial " << trial << ", child exit status " << WEXITSTATUS(status));
         REQUIRE(WIFSIGNALED(status));  // the child did not fail on its own
         const auto seen = drain(fds[0]);
         ::close(fds[0]);

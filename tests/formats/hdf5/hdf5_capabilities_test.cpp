@@ -3,6 +3,7 @@
 // round-trips bit for bit (random bytes, NaN payloads, signed zeros, strings with NUL bytes and
 // invalid UTF-8), shapes up to the declared rank and empty tensors come back, and a path holding a
 // refused character is refused before any file appears.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -104,7 +105,7 @@ void check_same(ckpt::reader& reader, const stored& expected) {
     CHECK(std::vector<std::string>(got.strings.begin(), got.strings.end()) == expected.strings);
   } else {
     REQUIRE(got.bytes.size() == expected.bytes.size());
-    CHECK(std::memcmp(got.bytes.data(), expected.bytes.data(), got.bytes.size()) == 0);
+    CHECK(std::equal(got.bytes.begin(), got.bytes.end(), expected.bytes.begin()));
   }
 }
 
