@@ -12,6 +12,7 @@
 
 #include "ckpt/hdf5.hpp"
 #include "fuzz_reader.hpp"
+#include "libhdf5_leaks.hpp"
 
 namespace {
 

@@ -13,6 +13,7 @@
 
 #include "ckpt/hdf5.hpp"
 #include "fuzz_reader.hpp"
+#include "libhdf5_leaks.hpp"
 
 namespace {
 
