@@ -315,6 +315,133 @@ inline attribute_message read_attribute(
   return a;
 }
 
+// A link message: in an object header (compact storage) or in a group's fractal heap (dense
+// storage), checked the same way in both.
+struct link_message {
+  std::string name;
+  unsigned type = 0;                         // 0 hard, 1 soft, 64 external
+  std::uint64_t target = undefined_address;  // a hard link's object header
+};
+
+namespace link_type {
+inline constexpr unsigned hard = 0, soft = 1, external = 64;
+}  // namespace link_type
+
+// Reads one link message at the cursor. libhdf5 checks the name and a soft link's value against
+// the message, but hands an external link's value to H5L__extern_query and its traversal as is:
+// they read the first byte (version and flags) of a value that may be empty, and strlen() the file
+// and object names that follow it. So every field is checked here, the external value's too.
+inline link_message read_link(cursor& c, std::size_t O) {
+  link_message l;
+  detail::expect_version(c, 1, 1, "link version");
+  const unsigned flags = c.u8("link flags");
+  detail::flags_within(c, flags, 0x1f, "link");
+  std::size_t type_at = 0;
+  std::uint64_t type_address = 0;
+  if (flags & 0x08) {
+    type_at = c.pos();
+    type_address = c.address();
+    l.type = c.u8("link type");
+    if (l.type != link_type::hard && l.type != link_type::soft && l.type < link_type::external)
+      c.fail_at("unknown link type " + std::to_string(l.type), type_at);
+  }
+  if (flags & 0x04) c.skip(8, "link creation order");
+  if (flags & 0x10 && c.u8("link name charset") > 1) c.fail("unknown link name charset");
+  const std::uint64_t length = c.uint(std::size_t{1} << (flags & 0x03), "link name length");
+  if (length == 0) c.fail("link without a name");
+  c.need(length, "link name");
+  l.name.assign(reinterpret_cast<const char*>(c.bytes().data() + c.pos()),
+                static_cast<std::size_t>(length));
+  c.skip(length, "link name");
+  if (l.type > link_type::external)
+    throw error(errc::unsupported,
+                "link '" + l.name + "' has user-defined link type " + std::to_string(l.type) +
+                    ", which ckpt does not know",
+                c.src().name(), std::string(c.object()), c.src().base() + type_address);
+  switch (l.type) {
+    case link_type::hard:
+      l.target = detail::file_address(c, O, "link target");
+      if (l.target == undefined_address) c.fail("hard link '" + l.name + "' without a target");
+      break;
+    case link_type::soft: {
+      const std::size_t at = c.pos();
+      const std::uint64_t size = c.u16("soft link value length");
+      if (size == 0) c.fail_at("soft link '" + l.name + "' has an empty value", at);
+      c.skip(size, "soft link value");
+      break;
+    }
+    default: {  // external: version and flags, file name, NUL, object name, NUL
+      const std::size_t at = c.pos();
+      const std::uint64_t size = c.u16("external link value length");
+      if (size == 0) c.fail_at("external link '" + l.name + "' has an empty value", at);
+      c.need(size, "external link value");
+      cursor v(c.src(), c.bytes().subspan(c.pos(), static_cast<std::size_t>(size)), c.address(),
+               c.object());
+      const unsigned head = v.u8("external link version and flags");
+      if ((head >> 4) != 0)
+        v.fail_at("external link '" + l.name + "' has version " + std::to_string(head >> 4), 0);
+      if ((head & 0x0f) > 1) v.fail_at("external link '" + l.name + "' has unknown flags", 0);
+      v.skip(detail::terminated_name(v, "external link file name") + 1, "external link file name");
+      v.skip(detail::terminated_name(v, "external link object name") + 1,
+             "external link object name");
+      c.skip(size, "external link value");
+      break;
+    }
+  }
+  return l;
+}
+
+// Where a group's links or an object's attributes live when there are too many for its header: a
+// fractal heap holding the messages, indexed by name (and by creation order when tracked) in
+// version 2 B-trees.
+struct dense_storage {
+  std::uint64_t heap = undefined_address;
+  std::uint64_t name_index = undefined_address;
+  std::uint64_t order_index = undefined_address;
+};
+
+// File space info message (superblock extension): how libhdf5 manages free space. Version 1 is
+// decoded with no bounds check, and persistent free-space managers point at structures ckpt does
+// not check, so the body must hold every field and persistence is refused.
+inline void read_file_space_info(cursor& c, const file_sizes& z) {
+  const std::size_t start = c.pos();
+  const unsigned version = c.u8("file space info version");
+  const auto unsupported_persist = [&](std::size_t at) {
+    throw error(errc::unsupported,
+                "keeps persistent free-space managers (file space info), which ckpt does not check",
+                c.src().name(), std::string(c.object()),
+                c.src().base() + c.address() - (c.pos() - at));
+  };
+  if (version == 0) {
+    const unsigned strategy = c.u8("file space strategy");
+    c.skip(z.lengths, "free-space section threshold");
+    if (strategy < 1 || strategy > 4)
+      c.fail_at("unknown file space strategy " + std::to_string(strategy), start + 1);
+    if (strategy == 1) {  // every free-space manager persists, one address per kind of space
+      c.need(6 * z.offsets, "free-space manager addresses");
+      unsupported_persist(start + 1);
+    }
+    return;
+  }
+  if (version != 1) c.fail_at("file space info version " + std::to_string(version), start);
+  const unsigned strategy = c.u8("file space strategy");
+  if (strategy > 3) c.fail_at("unknown file space strategy " + std::to_string(strategy), start + 1);
+  const unsigned persist = c.u8("free-space persistence");
+  if (persist > 1) c.fail_at("free-space persistence " + std::to_string(persist), start + 2);
+  c.skip(z.lengths, "free-space section threshold");
+  const std::size_t page_at = c.pos();
+  const std::uint64_t page = c.uint(z.lengths, "file space page size");
+  if (page < 512 || page > (std::uint64_t{1} << 30))
+    c.fail_at("file space page size " + std::to_string(page) + " outside 512 bytes..1 GiB",
+              page_at);
+  c.skip(2, "page end metadata threshold");
+  c.skip(z.offsets, "end of allocation before the free-space managers");
+  if (persist) {
+    c.need(12 * z.offsets, "free-space manager addresses");
+    unsupported_persist(start + 2);
+  }
+}
+
 // What the preflight needs from an object's messages.
 struct message_facts {
   std::optional<datatype_info> type;
@@ -324,8 +451,9 @@ struct message_facts {
   std::vector<std::uint64_t> fill_sizes;  // sizes of defined fill values
   std::vector<shared_reference> shared;   // every shared message's target
   std::vector<std::uint64_t> hard_links;  // link messages' targets
+  std::vector<link_message> links;        // every link message (compact storage)
   std::optional<std::pair<std::uint64_t, std::uint64_t>> symbol_table;  // B-tree, local heap
-  bool dense_attributes = false, dense_links = false;
+  std::optional<dense_storage> dense_attributes, dense_links;
   std::optional<std::array<unsigned, 3>> btree_k;  // indexed storage, group internal, group leaf
 };
 
@@ -353,8 +481,6 @@ inline void check_message(const source& src, const header_message& m, const file
   switch (m.type) {
     case message_type::nil:
     case message_type::continuation:  // read by the object header reader
-    case message_type::fsinfo:
-    case message_type::shared_table:
       return;
     case message_type::dataspace:
       facts.space = read_dataspace(c, z.lengths);
@@ -364,10 +490,17 @@ inline void check_message(const source& src, const header_message& m, const file
       const unsigned flags = c.u8("link info flags");
       detail::flags_within(c, flags, 0x03, "link info");
       if (flags & 0x01) c.skip(8, "maximum creation index");
-      facts.dense_links =
-          detail::file_address(c, z.offsets, "link heap address") != undefined_address;
-      detail::file_address(c, z.offsets, "link name index address");
-      if (flags & 0x02) detail::file_address(c, z.offsets, "link creation order index address");
+      dense_storage d;
+      d.heap = detail::file_address(c, z.offsets, "link heap address");
+      const std::size_t index_at = c.pos();
+      d.name_index = detail::file_address(c, z.offsets, "link name index address");
+      if (flags & 0x02)
+        d.order_index = detail::file_address(c, z.offsets, "link creation order index address");
+      if (d.heap != undefined_address) {
+        if (d.name_index == undefined_address)
+          c.fail_at("dense link storage without a name index", index_at);
+        facts.dense_links = d;
+      }
       return;
     }
     case message_type::datatype:
@@ -379,24 +512,9 @@ inline void check_message(const source& src, const header_message& m, const file
       return;
     }
     case message_type::link: {
-      detail::expect_version(c, 1, 1, "link version");
-      const unsigned flags = c.u8("link flags");
-      detail::flags_within(c, flags, 0x1f, "link");
-      unsigned type = 0;
-      if (flags & 0x08) type = c.u8("link type");
-      if (type != 0 && type != 1 && type < 64) c.fail("unknown link type " + std::to_string(type));
-      if (flags & 0x04) c.skip(8, "link creation order");
-      if (flags & 0x10 && c.u8("link name charset") > 1) c.fail("unknown link name charset");
-      const std::uint64_t length = c.uint(std::size_t{1} << (flags & 0x03), "link name length");
-      if (length == 0) c.fail("link without a name");
-      c.skip(length, "link name");
-      if (type == 0) {
-        const std::uint64_t target = detail::file_address(c, z.offsets, "link target");
-        if (target == undefined_address) c.fail("hard link without a target");
-        facts.hard_links.push_back(target);
-      } else {
-        c.skip(c.u16("link value length"), "link value");
-      }
+      auto l = read_link(c, z.offsets);
+      if (l.type == link_type::hard) facts.hard_links.push_back(l.target);
+      facts.links.push_back(std::move(l));
       return;
     }
     case message_type::external:
@@ -447,21 +565,69 @@ inline void check_message(const source& src, const header_message& m, const file
       return;
     }
     case message_type::driver_info: {
+      // libhdf5 hands the body to the file driver named in it; ckpt opens files with the default
+      // driver only, as it refuses the driver info block of older superblocks.
       detail::expect_version(c, 0, 0, "driver info version");
+      c.need(8, "driver id");
+      const std::string driver(reinterpret_cast<const char*>(c.bytes().data() + c.pos()), 8);
       c.skip(8, "driver id");
-      c.skip(c.u16("driver info length"), "driver info");
+      const std::uint64_t length = c.u16("driver info length");
+      if (length == 0) c.fail("empty driver info");
+      c.need(length, "driver info");
+      throw error(errc::unsupported,
+                  "file needs a special file driver ('" + driver + "', driver info message)",
+                  src.name(), std::string(object), src.base() + m.address);
+    }
+    case message_type::shared_table: {
+      // The table locates the shared-message heap, which ckpt does not check (messages stored
+      // there are refused too); libhdf5 also sizes an 8-entry array by its index count unchecked.
+      detail::expect_version(c, 0, 0, "shared message table version");
+      detail::file_address(c, z.offsets, "shared message table address");
+      c.u8("shared message index count");
+      throw error(errc::unsupported,
+                  "file shares object header messages (shared message table), which ckpt does not "
+                  "check",
+                  src.name(), std::string(object), src.base() + m.address);
+    }
+    case message_type::fsinfo:
+      read_file_space_info(c, z);
       return;
+    case message_type::cache_image: {
+      // A metadata cache image holds copies of metadata entries which libhdf5 loads in place of
+      // the structures they copy, so what the preflight checked would not be what libhdf5 reads.
+      // libhdf5 also allocates the image's declared size as it opens the file.
+      detail::expect_version(c, 0, 0, "metadata cache image version");
+      const std::size_t at = c.pos();
+      const std::uint64_t address = c.address(z.offsets, "metadata cache image address");
+      const std::uint64_t size = c.uint(z.lengths, "metadata cache image size");
+      if (size == 0) c.fail_at("empty metadata cache image", at);
+      if (address == undefined_address || !src.contains(address, size))
+        c.fail_at("metadata cache image (" + std::to_string(size) + " bytes at " +
+                      std::to_string(address) + ") lies outside the " + std::to_string(src.size()) +
+                      "-byte file",
+                  at);
+      throw error(errc::unsupported,
+                  "file carries a metadata cache image, whose entries libhdf5 would use in place "
+                  "of the metadata ckpt checks",
+                  src.name(), std::string(object), src.base() + m.address);
     }
     case message_type::attribute_info: {
       detail::expect_version(c, 0, 0, "attribute info version");
       const unsigned flags = c.u8("attribute info flags");
       detail::flags_within(c, flags, 0x03, "attribute info");
       if (flags & 0x01) c.skip(2, "maximum creation index");
-      facts.dense_attributes =
-          detail::file_address(c, z.offsets, "attribute heap address") != undefined_address;
-      detail::file_address(c, z.offsets, "attribute name index address");
+      dense_storage d;
+      d.heap = detail::file_address(c, z.offsets, "attribute heap address");
+      const std::size_t index_at = c.pos();
+      d.name_index = detail::file_address(c, z.offsets, "attribute name index address");
       if (flags & 0x02)
-        detail::file_address(c, z.offsets, "attribute creation order index address");
+        d.order_index =
+            detail::file_address(c, z.offsets, "attribute creation order index address");
+      if (d.heap != undefined_address) {
+        if (d.name_index == undefined_address)
+          c.fail_at("dense attribute storage without a name index", index_at);
+        facts.dense_attributes = d;
+      }
       return;
     }
     case message_type::refcount:

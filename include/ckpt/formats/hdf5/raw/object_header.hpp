@@ -27,7 +27,8 @@ inline constexpr unsigned nil = 0x00, dataspace = 0x01, link_info = 0x02, dataty
                           bogus = 0x09, group_info = 0x0a, filters = 0x0b, attribute = 0x0c,
                           comment = 0x0d, mtime_old = 0x0e, shared_table = 0x0f,
                           continuation = 0x10, symbol_table = 0x11, mtime = 0x12, btree_k = 0x13,
-                          driver_info = 0x14, attribute_info = 0x15, refcount = 0x16, fsinfo = 0x17;
+                          driver_info = 0x14, attribute_info = 0x15, refcount = 0x16, fsinfo = 0x17,
+                          cache_image = 0x18;
 }  // namespace message_type
 
 inline constexpr unsigned message_flag_shared = 0x02, message_flag_dont_share = 0x04;

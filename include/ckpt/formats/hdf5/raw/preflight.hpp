@@ -5,13 +5,13 @@
 // could crash it, hang it or make it read uninitialised memory. A `preflight` is made for each
 // opened file (checking the superblock, its extension and the root group's object header), and the
 // reader asks it to check every object before libhdf5 opens it (object header, every message body,
-// an old-style group's whole symbol table, the targets of shared messages) and every
-// variable-length element before libhdf5 reads it (global heap collection and object). Each object
-// is checked once per file. Failures are errc::bad_format naming the file, the object and the byte
-// offset.
+// an old-style group's whole symbol table, a group's or object's dense link and attribute storage,
+// the targets of shared messages) and every variable-length element before libhdf5 reads it
+// (global heap collection and object). Each object is checked once per file. Failures are
+// errc::bad_format naming the file, the object and the byte offset.
 //
-// Left to libhdf5 (checksummed, or refused elsewhere): dense link and attribute storage (fractal
-// heaps, version 2 B-trees), the chunk indexes of chunked datasets, and the shared-message heap.
+// Left to libhdf5 (checksummed, or refused elsewhere): the chunk indexes of chunked datasets and
+// the shared-message heap (files using it are refused).
 
 #include <cstdint>
 #include <map>
@@ -26,7 +26,9 @@
 #include <vector>
 
 #include "ckpt/core/error.hpp"
+#include "ckpt/formats/hdf5/raw/btree2.hpp"
 #include "ckpt/formats/hdf5/raw/datatype.hpp"
+#include "ckpt/formats/hdf5/raw/fractal_heap.hpp"
 #include "ckpt/formats/hdf5/raw/global_heap.hpp"
 #include "ckpt/formats/hdf5/raw/messages.hpp"
 #include "ckpt/formats/hdf5/raw/object_header.hpp"
@@ -78,8 +80,7 @@ class preflight {
   }
 
   // Checks every element of attribute `name` of the object at `address`, if its type is
-  // variable-length, against the global heap. An attribute kept in dense storage is not found
-  // here and is left to libhdf5.
+  // variable-length, against the global heap (compact and dense attributes alike).
   void check_attribute_data(std::uint64_t address, std::string_view name, std::string_view object) {
     std::lock_guard lock(mutex_);
     const auto& o = check_object_locked(address, object, 0);
@@ -166,11 +167,14 @@ class preflight {
 
  private:
   static constexpr unsigned max_shared_depth = 8;
+  // The heap ID sizes libhdf5 uses for dense links and dense attributes.
+  static constexpr std::size_t link_heap_id_length = 7, attribute_heap_id_length = 8;
 
   struct checked {
     object_header header;
     message_facts facts;
-    std::vector<attribute_message> attributes;                    // point into header's chunks
+    std::vector<std::vector<std::byte>> dense_messages;  // attribute messages from dense storage
+    std::vector<attribute_message> attributes;  // point into header's chunks or dense_messages
     std::vector<std::pair<std::string, std::uint64_t>> children;  // a group's members
   };
 
@@ -202,6 +206,9 @@ class preflight {
       o.attributes.push_back(read_attribute(
           c, sizes_, [&](const shared_reference& r) { return resolve_type(r, object, depth); }));
     }
+    if (o.facts.dense_attributes)
+      check_dense_attributes(o, *o.facts.dense_attributes, address, object, depth);
+    if (o.facts.dense_links) check_dense_links(o, *o.facts.dense_links, address, object);
     if (o.facts.symbol_table) {
       std::uint64_t bytes = 0;
       for (auto& e : read_symbol_table(src_, o.facts.symbol_table->first,
@@ -210,9 +217,88 @@ class preflight {
         o.children.emplace_back(std::move(e.name), e.header);
       charge(bytes, address, object);
     }
-    for (auto a : o.facts.hard_links) o.children.emplace_back(std::string(), a);
+    for (const auto& l : o.facts.links)
+      if (l.type == link_type::hard) o.children.emplace_back(l.name, l.target);
     if (o.facts.layout) check_dataset(o, address, object, depth);
     return objects_.emplace(address, std::move(o)).first->second;
+  }
+
+  // What the walks of dense storage may read: the rest of the budget charge() enforces.
+  walk_limits dense_limits() const {
+    walk_limits l;
+    const std::uint64_t budget = 4 * src_.size() + (64ull << 20);
+    l.max_bytes = budget > parsed_ ? budget - parsed_ : 0;
+    return l;
+  }
+
+  // A group's links in dense storage: every record of the name index (and of the creation-order
+  // index, which libhdf5 iterates for groups that track the order) resolved in the heap, and each
+  // link message found checked as a compact one is.
+  void check_dense_links(checked& o, const dense_storage& d, std::uint64_t address,
+                         std::string_view object) {
+    const auto limits = dense_limits();
+    std::uint64_t bytes = 0;
+    const auto heap = read_fractal_heap(src_, d.heap, link_heap_id_length, sizes_.offsets,
+                                        sizes_.lengths, object, limits, bytes);
+    std::set<std::uint64_t> decoded;  // by file address: both indexes name every link
+    const auto link_at = [&](std::span<const std::byte> id, std::uint64_t id_address) {
+      const auto m = read_heap_object(src_, heap, id, id_address, object);
+      if (!decoded.insert(m.address).second) return;
+      cursor c(src_, m.bytes, m.address, object);
+      auto l = read_link(c, sizes_.offsets);
+      if (l.type == link_type::hard) o.children.emplace_back(l.name, l.target);
+    };
+    // Name records: hash (4 bytes), heap ID; creation-order records: order (8 bytes), heap ID.
+    walk_btree2(src_, d.name_index, btree2_type::link_name, 4 + link_heap_id_length, sizes_.offsets,
+                sizes_.lengths, object, limits, bytes,
+                [&](std::span<const std::byte> r, std::uint64_t at) {
+                  link_at(r.subspan(4, link_heap_id_length), at + 4);
+                });
+    if (d.order_index != undefined_address)
+      walk_btree2(src_, d.order_index, btree2_type::link_order, 8 + link_heap_id_length,
+                  sizes_.offsets, sizes_.lengths, object, limits, bytes,
+                  [&](std::span<const std::byte> r, std::uint64_t at) {
+                    link_at(r.subspan(8, link_heap_id_length), at + 8);
+                  });
+    charge(bytes, address, object);
+  }
+
+  // An object's attributes in dense storage: every record of the name index (libhdf5 finds
+  // attributes by name; ckpt never iterates them by creation order) resolved in the heap, and each
+  // attribute message checked as a compact one is.
+  void check_dense_attributes(checked& o, const dense_storage& d, std::uint64_t address,
+                              std::string_view object, unsigned depth) {
+    const auto limits = dense_limits();
+    std::uint64_t bytes = 0;
+    const auto heap = read_fractal_heap(src_, d.heap, attribute_heap_id_length, sizes_.offsets,
+                                        sizes_.lengths, object, limits, bytes);
+    // Records: heap ID, message flags (1 byte), creation order (4), name hash (4).
+    walk_btree2(
+        src_, d.name_index, btree2_type::attribute_name, attribute_heap_id_length + 9,
+        sizes_.offsets, sizes_.lengths, object, limits, bytes,
+        [&](std::span<const std::byte> r, std::uint64_t at) {
+          const unsigned flags = static_cast<unsigned>(r[attribute_heap_id_length]);
+          if ((flags & message_flag_shared) && (flags & message_flag_dont_share))
+            src_.fail("attribute record is both shared and not shareable",
+                      at + attribute_heap_id_length, object);
+          auto m = read_heap_object(src_, heap, r.first(attribute_heap_id_length), at, object);
+          cursor c(src_, m.bytes, m.address, object);
+          if (flags & message_flag_shared) {
+            const auto target = read_shared(c, sizes_.offsets);
+            if (target.in_heap)
+              throw error(errc::unsupported,
+                          "attribute lives in the shared-message heap, which ckpt does not check",
+                          src_.name(), std::string(object), src_.base() + m.address);
+            (void)check_object_locked(target.address, object, depth + 1);
+            return;
+          }
+          o.dense_messages.push_back(std::move(m.bytes));
+          cursor a(src_, o.dense_messages.back(), m.address, object);
+          o.attributes.push_back(read_attribute(a, sizes_, [&](const shared_reference& t) {
+            return resolve_type(t, object, depth);
+          }));
+        });
+    charge(bytes, address, object);
   }
 
   // Consistency of a dataset's datatype, dataspace and layout, which libhdf5 combines unchecked.

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: Apache-2.0
+// Crafted HDF5 files aimed at what libhdf5 1.10 decodes unchecked: link messages (an external
+// link's value, in an object header or in dense storage), dense link and attribute storage
+// (fractal heaps, version 2 B-trees) and the superblock extension's messages (file space info,
+// metadata cache image, shared message table, driver info). Each file is written by libhdf5,
+// patched, its checksums recomputed, and loaded through ckpt in a forked child: it must be
+// refused with the expected errc, a message naming the file and the object, nothing printed, and
+// bounded memory. Well-formed files of the same kinds still load.
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "../support/files.hpp"
+#include "../support/hdf5_crafting.hpp"
+#include "../support/scratch_dir.hpp"
+#include "ckpt/formats/hdf5/raw/preflight.hpp"
+#include "ckpt/hdf5.hpp"
+
+using namespace ckpt_test;
+namespace fs = std::filesystem;
+namespace craft = ckpt_test::crafting;
+namespace raw = ckpt::hdf5::raw;
+
+namespace {
+
+// Loads `bytes` (written to dir/name) in a child and checks that it was refused with `code`,
+// naming the file, `object` (unless empty) and an offset, its message containing `words`, with
+// nothing printed.
+craft::child_result expect_refused(const scratch_dir& dir, const std::string& name,
+                                   const std::string& bytes, ckpt::errc code,
+                                   const std::string& object, const std::string& words,
+                                   bool with_offset = true) {
+  const fs::path path = dir / name;
+  spit(path, bytes);
+  const auto r = craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });
+  INFO(name << ": status " << r.status << ", " << r.message << "\nprinted: " << r.printed);
+  CHECK(r.status == 1);
+  CHECK(r.code == code);
+  CHECK(r.file == path.string());
+  CHECK(r.message.starts_with(path.string() + ": "));
+  if (!object.empty()) CHECK(r.object == object);
+  if (with_offset) CHECK(r.offset.has_value());
+  CHECK(r.message.find(words) != std::string::npos);
+  CHECK(r.printed.empty());
+  return r;
+}
+
+std::size_t preflight_everything(const fs::path& path) {
+  raw::preflight p(raw::source::open(path, path.string()));
+  return p.check_everything();
+}
+
+// A group /g holding an external and a soft link besides `datasets` datasets: in the group's
+// header with 2, in dense storage with 20.
+std::string links_file(const scratch_dir& dir, unsigned datasets) {
+  const fs::path path = dir / "links.h5";
+  craft::write_group_file(path,
+                          {.datasets = static_cast<int>(datasets), .external = true, .soft = true});
+  return slurp(path);
+}
+
+constexpr unsigned compact = 2, dense = 20;
+
+}  // namespace
+
+TEST_CASE("well-formed links and dense storage written by libhdf5 load", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path path = dir / "good.h5";
+  for (bool track_order : {false, true}) {
+    INFO("creation order tracked: " << track_order);
+    craft::write_group_file(path,
+                            {.datasets = static_cast<int>(dense), .track_order = track_order});
+    const std::string bytes = slurp(path);
+    REQUIRE(!craft::find_all(bytes, "FRHP").empty());  // the links are in dense storage
+    REQUIRE(craft::find_all(bytes, "BTHD").size() == (track_order ? 2u : 1u));
+    CHECK(preflight_everything(path) == 2u + dense);  // /, /g and its datasets
+    const auto r = craft::run_in_child(dir.path(), [&] {
+      if (craft::read_everything(path) != dense) throw std::runtime_error("entries");
+    });
+    INFO(r.message << r.printed);
+    CHECK(r.status == 0);
+    CHECK(r.printed.empty());
+    ckpt::reader reader(path);
+    CHECK(reader.entries().size() == std::size_t{dense});
+    const auto d17 = reader.read<float>("g/d17");
+    CHECK(std::vector<float>(d17.begin(), d17.end()) == std::vector<float>{17.0f, 17.5f});
+  }
+  {
+    INFO("dense attributes");
+    craft::write_group_file(path, {.datasets = 2, .attributes = 20});
+    REQUIRE(!craft::find_all(slurp(path), "FRHP").empty());
+    CHECK(preflight_everything(path) == 4);
+    const auto r = craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });
+    CHECK(r.status == 0);
+    CHECK(r.printed.empty());
+  }
+  {
+    INFO("file space info");
+    craft::write_extension_file(
+        path, [](hid_t fcpl) { H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_AGGR, 0, 1); });
+    const auto r = craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });
+    CHECK(r.status == 0);
+    CHECK(r.printed.empty());
+  }
+  // External links are never followed; a well-formed one passes the preflight, and the reader
+  // refuses the link itself.
+  for (unsigned datasets : {compact, dense}) {
+    INFO(datasets << " datasets");
+    const std::string bytes = links_file(dir, datasets);
+    CHECK(craft::find_all(bytes, "FRHP").empty() == (datasets == compact));
+    spit(path, bytes);
+    CHECK(preflight_everything(path) == 2u + datasets);
+    const auto r = expect_refused(dir, "links.h5", bytes, ckpt::errc::unsupported,
+                                  "/g/external_link_1", "soft or external link",
+                                  /*with_offset=*/false);
+    (void)r;
+  }
+}
+
+TEST_CASE("external link values are checked before libhdf5 reads them", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  for (unsigned datasets : {compact, dense}) {
+    INFO(datasets << " datasets");
+    const std::string good = links_file(dir, datasets);
+    const auto link = craft::find_link(good, "external_link_1");
+    REQUIRE(good[link.type_at] == 64);
+    const std::size_t length = craft::get(good, link.value_length_at, 2);
+    REQUIRE(length == 1 + sizeof "other.h5" + sizeof "/target");
+    REQUIRE(good[link.value_at] == 0);  // version 0, no flags
+    {
+      std::string bad = good;  // what crashed libhdf5 in H5L__extern_query
+      craft::put(bad, link.value_length_at, 2, 0);
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "empty.h5", bad, ckpt::errc::bad_format, "/g", "empty value");
+    }
+    {
+      std::string bad = good;
+      bad[link.value_at] = 0x10;
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "version.h5", bad, ckpt::errc::bad_format, "/g", "version 1");
+    }
+    {
+      std::string bad = good;
+      bad[link.value_at] = 0x02;
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "flags.h5", bad, ckpt::errc::bad_format, "/g", "unknown flags");
+    }
+    {
+      std::string bad = good;  // no NUL after the file name nor after the object name
+      for (std::size_t i = 1; i < length; ++i) bad[link.value_at + i] = 'x';
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "names.h5", bad, ckpt::errc::bad_format, "/g", "file name");
+    }
+    {
+      std::string bad = good;  // the object name runs to the end of the value
+      bad[link.value_at + length - 1] = 'x';
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "object.h5", bad, ckpt::errc::bad_format, "/g", "object name");
+    }
+  }
+}
+
+TEST_CASE("soft link values and link types are checked", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  for (unsigned datasets : {compact, dense}) {
+    INFO(datasets << " datasets");
+    const std::string good = links_file(dir, datasets);
+    const auto soft = craft::find_link(good, "soft_link_1");
+    REQUIRE(good[soft.type_at] == 1);
+    {
+      std::string bad = good;
+      craft::put(bad, soft.value_length_at, 2, 0);
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "soft.h5", bad, ckpt::errc::bad_format, "/g", "empty value");
+    }
+    {
+      std::string bad = good;
+      craft::put(bad, soft.value_length_at, 2, 5000);
+      craft::refresh_checksums(bad);
+      expect_refused(dir, "long.h5", bad, ckpt::errc::bad_format, "/g", "soft link value");
+    }
+    const auto external = craft::find_link(good, "external_link_1");
+    for (unsigned type : {2u, 7u, 63u}) {
+      std::string bad = good;
+      bad[external.type_at] = static_cast<char>(type);
+      craft::refresh_checksums(bad);
+      const auto r = expect_refused(dir, "type.h5", bad, ckpt::errc::bad_format, "/g",
+                                    "unknown link type " + std::to_string(type));
+      CHECK(r.offset == external.type_at);
+    }
+    for (unsigned type : {65u, 200u, 255u}) {
+      std::string bad = good;
+      bad[external.type_at] = static_cast<char>(type);
+      craft::refresh_checksums(bad);
+      const auto r =
+          expect_refused(dir, "user.h5", bad, ckpt::errc::unsupported, "/g",
+                         "'external_link_1' has user-defined link type " + std::to_string(type));
+      CHECK(r.offset == external.type_at);
+    }
+  }
+}
+
+namespace {
+
+// A file whose superblock extension holds a file space info message (version 1, 29 bytes with
+// 8-byte offsets and lengths), and where that message lies.
+struct fsinfo_file {
+  std::string bytes;
+  craft::v2_header extension;
+  craft::v2_message message;
+};
+
+fsinfo_file file_space_file(const scratch_dir& dir, bool persist = false) {
+  const fs::path path = dir / "fsinfo-source.h5";
+  craft::write_extension_file(path, [&](hid_t fcpl) {
+    REQUIRE(H5Pset_file_space_strategy(
+                fcpl, persist ? H5F_FSPACE_STRATEGY_FSM_AGGR : H5F_FSPACE_STRATEGY_AGGR, persist,
+                1) >= 0);
+  });
+  fsinfo_file f;
+  f.bytes = slurp(path);
+  f.extension = craft::parse_v2_header(f.bytes, craft::superblock_extension(f.bytes));
+  f.message = craft::message_of_type(f.extension, raw::message_type::fsinfo);
+  REQUIRE(f.bytes[f.message.body_at] == 1);  // version 1
+  REQUIRE(f.message.size == (persist ? 29u + 12 * 8 : 29u));
+  return f;
+}
+
+// Rewrites the file space info message of `f` as a message of `type` with `body`.
+std::string replace_fsinfo(const fsinfo_file& f, unsigned type, const std::string& body) {
+  std::string b = f.bytes;
+  b[f.message.header_at] = static_cast<char>(type);
+  b[f.message.header_at + 3] = 0;  // message flags
+  std::memcpy(&b[f.message.body_at], body.data(), body.size());
+  if (body.size() < f.message.size) craft::shrink_message(b, f.extension, f.message, body.size());
+  craft::refresh_checksums(b);
+  return b;
+}
+
+std::string cache_image_body(std::uint64_t address, std::uint64_t size) {
+  std::string body(17, '\0');
+  craft::put(body, 1, 8, address);
+  craft::put(body, 9, 8, size);
+  return body;
+}
+
+}  // namespace
+
+TEST_CASE("a metadata cache image is refused before libhdf5 allocates it", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const auto f = file_space_file(dir);
+  const auto baseline = craft::run_in_child(dir.path(), [&] {
+    spit(dir / "baseline.h5", f.bytes);
+    craft::read_everything(dir / "baseline.h5");
+  });
+  REQUIRE(baseline.status == 0);
+  {
+    // A small file declaring a 256 MiB image past its end: libhdf5 allocates the image's size as
+    // it opens the file, and keeps it.
+    const std::string bad =
+        replace_fsinfo(f, raw::message_type::cache_image, cache_image_body(1 << 20, 256u << 20));
+    REQUIRE(bad.size() < 8192);
+    const auto r = expect_refused(dir, "image-past-end.h5", bad, ckpt::errc::bad_format,
+                                  "superblock extension", "lies outside the");
+    CHECK(r.offset == f.message.body_at + 1);
+    INFO("peak RSS " << r.max_rss_kib << " KiB, baseline " << baseline.max_rss_kib
+                     << " KiB; peak virtual memory " << r.vm_peak_kib << " KiB, baseline "
+                     << baseline.vm_peak_kib << " KiB");
+    CHECK(r.max_rss_kib < baseline.max_rss_kib + 64 * 1024);
+    CHECK(r.vm_peak_kib < baseline.vm_peak_kib + 64 * 1024);
+    // The control: libhdf5 1.10 on its own reserves the image as it opens the file (untouched
+    // memory, which only the virtual peak shows), so the measure above can see it.
+    unsigned major = 0, minor = 0, release = 0;
+    H5get_libversion(&major, &minor, &release);
+    if (major == 1 && minor == 10) {
+      const auto control = craft::run_in_child(dir.path(), [&] {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        const hid_t file =
+            H5Fopen((dir / "image-past-end.h5").c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (file >= 0) H5Dclose(H5Dopen2(file, "w", H5P_DEFAULT));
+      });
+      INFO("libhdf5 alone: peak virtual memory " << control.vm_peak_kib << " KiB");
+      CHECK(control.vm_peak_kib > baseline.vm_peak_kib + 200 * 1024);
+    }
+  }
+  {
+    // Inside the file: its entries would stand in for metadata the preflight checked.
+    const std::string bad =
+        replace_fsinfo(f, raw::message_type::cache_image, cache_image_body(0, 64));
+    const auto r = expect_refused(dir, "image-inside.h5", bad, ckpt::errc::unsupported,
+                                  "superblock extension", "metadata cache image");
+    CHECK(r.offset == f.message.body_at);
+  }
+  {
+    const std::string bad =
+        replace_fsinfo(f, raw::message_type::cache_image, cache_image_body(0, 0));
+    expect_refused(dir, "image-empty.h5", bad, ckpt::errc::bad_format, "superblock extension",
+                   "empty metadata cache image");
+  }
+}
+
+TEST_CASE("driver info messages and shared message tables are refused", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const auto f = file_space_file(dir);
+  {
+    std::string body(29, '\0');
+    std::memcpy(&body[1], "NCSAmult", 8);
+    craft::put(body, 9, 2, 18);
+    const std::string bad = replace_fsinfo(f, raw::message_type::driver_info, body);
+    const auto r = expect_refused(dir, "driver.h5", bad, ckpt::errc::unsupported,
+                                  "superblock extension", "'NCSAmult', driver info message");
+    CHECK(r.offset == f.message.body_at);
+  }
+  {
+    std::string body(29, '\0');
+    std::memcpy(&body[1], "NCSAmult", 8);
+    craft::put(body, 9, 2, 40);  // more than the message holds
+    const std::string bad = replace_fsinfo(f, raw::message_type::driver_info, body);
+    expect_refused(dir, "driver-long.h5", bad, ckpt::errc::bad_format, "superblock extension",
+                   "driver info");
+  }
+  {
+    const fs::path path = dir / "shared.h5";
+    craft::write_extension_file(path, [](hid_t fcpl) {
+      REQUIRE(H5Pset_shared_mesg_nindexes(fcpl, 1) >= 0);
+      REQUIRE(H5Pset_shared_mesg_index(fcpl, 0, H5O_SHMESG_ALL_FLAG, 8) >= 0);
+    });
+    std::string bytes = slurp(path);
+    REQUIRE(!craft::find_all(bytes, "SMTB").empty());
+    const auto ext = craft::parse_v2_header(bytes, craft::superblock_extension(bytes));
+    const auto& table = craft::message_of_type(ext, raw::message_type::shared_table);
+    expect_refused(dir, "shared.h5", bytes, ckpt::errc::unsupported, "superblock extension",
+                   "shared message table");
+    // libhdf5 sizes an 8-entry array by this count; any count is refused the same way.
+    bytes[table.body_at + 9] = static_cast<char>(200);
+    craft::refresh_checksums(bytes);
+    expect_refused(dir, "shared-200.h5", bytes, ckpt::errc::unsupported, "superblock extension",
+                   "shared message table");
+  }
+}
+
+TEST_CASE("file space info messages are checked field by field", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const auto f = file_space_file(dir);
+  const std::size_t body = f.message.body_at;
+  {
+    std::string bad = f.bytes;  // ends inside the page size
+    craft::shrink_message(bad, f.extension, f.message, 15);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "short.h5", bad, ckpt::errc::bad_format, "superblock extension",
+                   "file space page size");
+  }
+  {
+    std::string bad = f.bytes;
+    bad[body + 1] = 9;  // strategy
+    craft::refresh_checksums(bad);
+    const auto r = expect_refused(dir, "strategy.h5", bad, ckpt::errc::bad_format,
+                                  "superblock extension", "unknown file space strategy 9");
+    CHECK(r.offset == body + 1);
+  }
+  {
+    std::string bad = f.bytes;
+    craft::put(bad, body + 11, 8, 256);  // page size
+    craft::refresh_checksums(bad);
+    const auto r = expect_refused(dir, "page.h5", bad, ckpt::errc::bad_format,
+                                  "superblock extension", "page size 256");
+    CHECK(r.offset == body + 11);
+  }
+  {
+    std::string bad = f.bytes;  // persistent, without the managers' addresses
+    bad[body + 2] = 1;
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "persist-short.h5", bad, ckpt::errc::bad_format, "superblock extension",
+                   "free-space manager addresses");
+  }
+  {
+    std::string bad = f.bytes;
+    bad[body] = 2;
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "version.h5", bad, ckpt::errc::bad_format, "superblock extension",
+                   "file space info version 2");
+  }
+  {
+    const auto persist = file_space_file(dir, true);
+    const auto r = expect_refused(dir, "persist.h5", persist.bytes, ckpt::errc::unsupported,
+                                  "superblock extension", "persistent free-space managers");
+    CHECK(r.offset == persist.message.body_at + 2);
+  }
+}
+
+TEST_CASE("dense attribute messages are checked as compact ones are", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path source = dir / "attributes.h5";
+  craft::write_group_file(source, {.datasets = 2, .attributes = 20});
+  const std::string good = slurp(source);
+  REQUIRE(craft::find_all(good, "FRHP").size() == 1);
+  // Version 3 attribute message: version, flags, sizes of name, datatype and dataspace, charset,
+  // name, datatype (here version 1 fixed-point, size at byte 4), dataspace, data.
+  const std::size_t name_at = craft::find_one(good, "attribute_05");
+  const std::size_t message = name_at - 9;
+  REQUIRE(good[message] == 3);
+  const std::size_t name_size = craft::get(good, message + 2, 2);
+  const std::size_t type_at = name_at + name_size;
+  REQUIRE(good[type_at] == 0x10);
+  {
+    std::string bad = good;  // 4096-byte elements in a message of a few dozen bytes
+    craft::put(bad, type_at + 4, 4, 4096);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "overrun.h5", bad, ckpt::errc::bad_format, "/g/d00", "more than the");
+  }
+  {
+    std::string bad = good;
+    for (std::size_t i = 0; i < name_size; ++i) bad[name_at + i] = 'a';
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "name.h5", bad, ckpt::errc::bad_format, "/g/d00", "NUL-terminated");
+  }
+}
+
+TEST_CASE("corrupted fractal heap and v2 B-tree blocks are refused", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path source = dir / "dense.h5";
+  craft::write_group_file(source, {.datasets = static_cast<int>(dense)});
+  const std::string good = slurp(source);
+  const std::size_t heap = craft::find_one(good, "FRHP");
+  const std::size_t tree = craft::find_one(good, "BTHD");
+  const auto blocks = craft::heap_direct_blocks(good, heap);
+  REQUIRE(blocks.size() == 1);
+  const std::size_t block = blocks[0].first;
+  const std::size_t leaf = craft::get(good, tree + 16, 8);
+  const std::size_t records = craft::get(good, tree + 24, 2);
+  REQUIRE(records == std::size_t{dense});
+  REQUIRE(good.compare(leaf, 4, "BTLF") == 0);
+  REQUIRE(craft::get(good, tree + 10, 2) == 11);  // name hash and a 7-byte heap ID
+
+  {
+    std::string bad = good;  // a link name changed, checksum left alone
+    bad[craft::find_one(good, "d07")] = 'e';
+    const auto r = expect_refused(dir, "block-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g",
+                                  "direct block does not match its checksum");
+    CHECK(*r.offset > block);
+  }
+  {
+    std::string bad = good;  // a block claiming another place in the heap
+    bad[block + 13] = 0x40;
+    craft::refresh_checksums(bad);
+    const auto r = expect_refused(dir, "block-offset.h5", bad, ckpt::errc::bad_format, "/g",
+                                  "claims heap offset");
+    CHECK(r.offset == block + 13);
+  }
+  {
+    std::string bad = good;
+    bad[block] = 'X';
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "block-signature.h5", bad, ckpt::errc::bad_format, "/g", "FHDB");
+  }
+  {
+    std::string bad = good;  // doubling table width 3
+    craft::put(bad, heap + 110, 2, 3);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "heap-width.h5", bad, ckpt::errc::bad_format, "/g", "width 3");
+  }
+  {
+    std::string bad = good;  // root indirect block of more rows than the heap can have
+    craft::put(bad, heap + 140, 2, 60);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "heap-rows.h5", bad, ckpt::errc::bad_format, "/g", "rows where at most");
+  }
+  {
+    std::string bad = good;
+    bad[heap + 20] ^= 1;  // inside the header, checksum left alone
+    expect_refused(dir, "heap-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g",
+                   "fractal heap header");
+  }
+  {
+    std::string bad = good;
+    bad[leaf + 10] ^= 1;  // a record's heap ID, checksum left alone
+    expect_refused(dir, "leaf-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g", "leaf");
+  }
+  {
+    std::string bad = good;  // more records in the root leaf than a 512-byte node holds
+    craft::put(bad, tree + 24, 2, 1000);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "leaf-count.h5", bad, ckpt::errc::bad_format, "/g",
+                   "records where at most");
+  }
+  {
+    std::string bad = good;
+    craft::put(bad, tree + 26, 8, 21);  // total differs from the root's count
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "leaf-total.h5", bad, ckpt::errc::bad_format, "/g", "record total");
+  }
+  {
+    std::string bad = good;
+    bad[tree + 5] = 8;  // an attribute index where the link name index belongs
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "tree-type.h5", bad, ckpt::errc::bad_format, "/g", "type 8");
+  }
+  {
+    std::string bad = good;
+    craft::put(bad, tree + 12, 2, 3);  // depth 3 with a leaf as root
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "tree-depth.h5", bad, ckpt::errc::bad_format, "/g", "BTIN");
+  }
+  const std::size_t id = leaf + 6 + 4;  // the first record's heap ID, after the name hash
+  REQUIRE(good[id] == 0);               // a managed object
+  {
+    std::string bad = good;  // an offset past the heap's one direct block
+    craft::put(bad, id + 1, 4, 0x00ffff00);
+    craft::refresh_checksums(bad);
+    const auto r =
+        expect_refused(dir, "id-offset.h5", bad, ckpt::errc::bad_format, "/g", "direct block");
+    CHECK(r.offset == id);
+  }
+  {
+    std::string bad = good;  // an offset inside the block's prefix
+    craft::put(bad, id + 1, 4, 3);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "id-prefix.h5", bad, ckpt::errc::bad_format, "/g", "lies outside its");
+  }
+  {
+    std::string bad = good;
+    bad[id] = 0x10;  // a huge object, stored outside the heap's blocks
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "id-huge.h5", bad, ckpt::errc::unsupported, "/g", "huge object");
+  }
+  {
+    std::string bad = good;
+    bad[id] = 0x2f;  // a tiny object of 16 bytes in a 7-byte ID
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "id-tiny.h5", bad, ckpt::errc::bad_format, "/g", "tiny heap object");
+  }
+}
