@@ -232,8 +232,8 @@ class preflight {
   }
 
   // A group's links in dense storage: every record of the name index (and of the creation-order
-  // index, which libhdf5 iterates for groups that track the order) resolved in the heap, and each
-  // link message found checked as a compact one is.
+  // index, which libhdf5 reads for lookups and native-order iteration by creation order) resolved
+  // in the heap, and each link message found checked as a compact one is.
   void check_dense_links(checked& o, const dense_storage& d, std::uint64_t address,
                          std::string_view object) {
     const auto limits = dense_limits();
