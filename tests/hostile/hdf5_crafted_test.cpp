@@ -416,6 +416,39 @@ TEST_CASE("dense attribute messages are checked as compact ones are", "[hdf5][ho
   }
 }
 
+TEST_CASE("variable-length attributes in dense storage are checked against the global heap",
+          "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path path = dir / "strings.h5";
+  craft::write_group_file(path, {.datasets = 1, .attributes = 20, .strings = true});
+  const std::string good = slurp(path);
+  REQUIRE(craft::find_all(good, "FRHP").size() == 1);
+  CHECK(preflight_everything(path) == 3);
+  // The attribute's two elements (length, collection address, index) live in its heap object.
+  const std::size_t collection = craft::find_one(good, "GCOL");
+  std::string address(8, '\0');
+  craft::put(address, 0, 8, collection);
+  std::size_t element = 0;
+  for (auto at : craft::find_all(good, address))
+    if (at >= 4 && craft::get(good, at - 4, 4) == 5) element = at - 4;  // "first"
+  REQUIRE(element != 0);
+  std::string bad = good;
+  craft::put(bad, element + 12, 4, 999);
+  craft::refresh_checksums(bad);
+  spit(path, bad);
+  try {
+    preflight_everything(path);
+    FAIL("a dangling heap reference passed");
+  } catch (const ckpt::error& e) {
+    INFO(e.what());
+    CHECK(e.code() == ckpt::errc::bad_format);
+    CHECK(e.file() == path.string());
+    CHECK(e.key() == "/g/d00@names");
+    CHECK(e.offset() == element);
+    CHECK(std::string(e.what()).find("999") != std::string::npos);
+  }
+}
+
 TEST_CASE("corrupted fractal heap and v2 B-tree blocks are refused", "[hdf5][hostile]") {
   scratch_dir dir("ckpt-hdf5-crafted");
   const fs::path source = dir / "dense.h5";
@@ -528,5 +561,83 @@ TEST_CASE("corrupted fractal heap and v2 B-tree blocks are refused", "[hdf5][hos
     bad[id] = 0x2f;  // a tiny object of 16 bytes in a 7-byte ID
     craft::refresh_checksums(bad);
     expect_refused(dir, "id-tiny.h5", bad, ckpt::errc::bad_format, "/g", "tiny heap object");
+  }
+}
+
+// Enough links for a root indirect block over several direct blocks and a B-tree of depth 1.
+TEST_CASE("large dense groups load and their inner blocks are checked", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path source = dir / "large.h5";
+  constexpr int links = 600;
+  craft::write_group_file(source, {.datasets = links});
+  const std::string good = slurp(source);
+  const std::size_t heap = craft::find_one(good, "FRHP");
+  const std::size_t tree = craft::find_one(good, "BTHD");
+  REQUIRE(craft::get(good, heap + 140, 2) > 0);  // the heap's root is an indirect block
+  const std::size_t iblock = craft::get(good, heap + 132, 8);
+  REQUIRE(good.compare(iblock, 4, "FHIB") == 0);
+  REQUIRE(craft::heap_direct_blocks(good, heap).size() > 4);
+  REQUIRE(craft::get(good, tree + 12, 2) == 1);  // depth 1: a root internal node over leaves
+  const std::size_t root = craft::get(good, tree + 16, 8);
+  REQUIRE(good.compare(root, 4, "BTIN") == 0);
+
+  CHECK(preflight_everything(source) == 2u + links);
+  const auto r = craft::run_in_child(dir.path(), [&] {
+    if (craft::read_everything(source) != links) throw std::runtime_error("entries");
+  });
+  INFO(r.message << r.printed);
+  CHECK(r.status == 0);
+  CHECK(r.printed.empty());
+  {
+    std::string copy = good;  // recomputing every checksum changes nothing in a good file
+    craft::refresh_checksums(copy);
+    CHECK(copy == good);
+  }
+  {
+    std::string bad = good;
+    bad[iblock + 20] ^= 1;
+    expect_refused(dir, "iblock-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g",
+                   "indirect block does not match");
+  }
+  {
+    std::string bad = good;  // the first direct block's entry points back at the indirect block
+    const std::size_t entry = iblock + 5 + 8 + 4;
+    craft::put(bad, entry, 8, iblock);
+    craft::refresh_checksums(bad);
+    const auto e =
+        expect_refused(dir, "iblock-loop.h5", bad, ckpt::errc::bad_format, "/g", "reached twice");
+    CHECK(e.offset == entry);
+  }
+  {
+    std::string bad = good;  // the second entry points at the first entry's block
+    const std::size_t entry = iblock + 5 + 8 + 4;
+    craft::put(bad, entry + 8, 8, craft::get(good, entry, 8));
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "iblock-twice.h5", bad, ckpt::errc::bad_format, "/g", "reached twice");
+  }
+  {
+    std::string bad = good;
+    bad[root + 20] ^= 1;
+    expect_refused(dir, "internal-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g",
+                   "internal node does not match");
+  }
+  {
+    // The first child's record count one lower: the counts no longer add up to the total.
+    std::string bad = good;
+    const std::size_t records = craft::get(good, tree + 24, 2);
+    const std::size_t pointer = root + 6 + records * 11;
+    const std::size_t first = craft::get(good, pointer + 8, 1);
+    craft::put(bad, pointer + 8, 1, first - 1);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "internal-count.h5", bad, ckpt::errc::bad_format, "/g", "add up");
+  }
+  {
+    std::string bad = good;  // two children sharing one leaf
+    const std::size_t records = craft::get(good, tree + 24, 2);
+    const std::size_t pointer = root + 6 + records * 11;
+    craft::put(bad, pointer + 9, 8, craft::get(good, pointer, 8));
+    craft::put(bad, pointer + 17, 1, craft::get(good, pointer + 8, 1));
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "internal-twice.h5", bad, ckpt::errc::bad_format, "/g", "reached twice");
   }
 }

@@ -76,6 +76,7 @@ struct group_file {
   bool soft = false;         // soft link /g/soft_link_1 -> /g/d00
   bool track_order = false;  // /g tracks and indexes creation order
   int attributes = 0;        // int64 attributes attribute_00, ... on /g/d00 (> 8: dense)
+  bool strings = false;      // and a variable-length string attribute "names" (global heap)
 };
 
 // Writes `spec` in the newest file format (superblock v3, "OHDR" headers, link messages): up to 8
@@ -107,6 +108,16 @@ inline void write_group_file(const fs::path& path, const group_file& spec) {
       const std::int64_t v = 1000 + a;
       H5Awrite(at, H5T_NATIVE_INT64, &v);
       H5Aclose(at);
+    }
+    if (i == 0 && spec.strings) {
+      const hid_t str = H5Tcopy(H5T_C_S1);
+      H5Tset_size(str, H5T_VARIABLE);
+      const hid_t at = H5Acreate2(d, "names", str, space, H5P_DEFAULT, H5P_DEFAULT);
+      REQUIRE(at >= 0);
+      const char* names[2] = {"first", "second one"};
+      H5Awrite(at, str, names);
+      H5Aclose(at);
+      H5Tclose(str);
     }
     H5Dclose(d);
   }
@@ -238,8 +249,8 @@ inline std::vector<std::pair<std::size_t, std::size_t>> heap_direct_blocks(const
 }
 
 // Recomputes the checksum of every structure of the newest format that a test may have patched:
-// object headers' first chunks, fractal heap headers, their root indirect blocks and direct
-// blocks, v2 B-tree headers and their root leaves.
+// object headers' chunks, fractal heap headers, their root indirect blocks and direct blocks, v2
+// B-tree headers, their roots and, under a root internal node, its leaves.
 inline void refresh_checksums(std::string& b) {
   for (auto at : find_all(b, "OHDR")) {
     if (b[at + 4] != 2) continue;
@@ -277,10 +288,26 @@ inline void refresh_checksums(std::string& b) {
   for (auto at : find_all(b, "BTHD")) {
     put(b, at + 34, 4, checksum(b, at, 34));
     const std::uint64_t depth = get(b, at + 12, 2), record = get(b, at + 10, 2);
+    const std::uint64_t node_size = get(b, at + 6, 4);
     const std::uint64_t root = get(b, at + 16, 8), records = get(b, at + 24, 2);
-    if (depth != 0 || root + 4 > b.size() || b.compare(root, 4, "BTLF") != 0) continue;
-    const std::size_t used = 6 + static_cast<std::size_t>(records * record);
-    if (root + used + 4 <= b.size()) put(b, root + used, 4, checksum(b, root, used));
+    const auto leaf = [&](std::uint64_t node, std::uint64_t count) {
+      const std::size_t used = 6 + static_cast<std::size_t>(count * record);
+      if (node + used + 4 <= b.size() && b.compare(node, 4, "BTLF") == 0)
+        put(b, node + used, 4, checksum(b, node, used));
+    };
+    if (depth == 0) leaf(root, records);
+    if (depth != 1 || root + 4 > b.size() || b.compare(root, 4, "BTIN") != 0) continue;
+    // A root internal node over leaves: child pointers of an address and a record count as wide
+    // as a leaf's capacity needs.
+    const std::uint64_t capacity = (node_size - 10) / record;
+    std::size_t width = 1;
+    while (capacity >> (8 * width)) ++width;
+    const std::size_t pointers = root + 6 + static_cast<std::size_t>(records * record);
+    const std::size_t used = pointers - root + (records + 1) * (8 + width);
+    if (root + used + 4 > b.size()) continue;
+    put(b, root + used, 4, checksum(b, root, used));
+    for (std::uint64_t i = 0; i <= records; ++i)
+      leaf(get(b, pointers + i * (8 + width), 8), get(b, pointers + i * (8 + width) + 8, width));
   }
 }
 
