@@ -23,9 +23,21 @@ namespace raw = ckpt::hdf5::raw;
 
 namespace {
 
+// A child that loads a small well-formed file: the peak memory every refused file is held to.
+const craft::child_result& clean_load() {
+  static const craft::child_result r = [] {
+    scratch_dir dir("ckpt-hdf5-crafted");
+    const fs::path path = dir / "clean.h5";
+    craft::write_group_file(path, {.datasets = 2});
+    return craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });
+  }();
+  REQUIRE(r.status == 0);
+  return r;
+}
+
 // Loads `bytes` (written to dir/name) in a child and checks that it was refused with `code`,
 // naming the file, `object` (unless empty) and an offset, its message containing `words`, with
-// nothing printed.
+// nothing printed and no more than 64 MiB of memory beyond what a clean load takes.
 craft::child_result expect_refused(const scratch_dir& dir, const std::string& name,
                                    const std::string& bytes, ckpt::errc code,
                                    const std::string& object, const std::string& words,
@@ -42,6 +54,12 @@ craft::child_result expect_refused(const scratch_dir& dir, const std::string& na
   if (with_offset) CHECK(r.offset.has_value());
   CHECK(r.message.find(words) != std::string::npos);
   CHECK(r.printed.empty());
+  const auto& clean = clean_load();
+  INFO("peak RSS " << r.max_rss_kib << " KiB, peak virtual memory " << r.vm_peak_kib
+                   << " KiB; clean load " << clean.max_rss_kib << " and " << clean.vm_peak_kib
+                   << " KiB");
+  CHECK(r.max_rss_kib < clean.max_rss_kib + 64 * 1024);
+  CHECK(r.vm_peak_kib < clean.vm_peak_kib + 64 * 1024);
   return r;
 }
 
