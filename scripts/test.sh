@@ -2,9 +2,10 @@
 # Installs what the tests need, then builds and runs the whole test suite twice: with g++ in
 # build/ (Release, warnings are errors; the package tests run here, once), and with clang under
 # AddressSanitizer and UndefinedBehaviorSanitizer in build-sanitize/, which also runs each
-# libFuzzer target for CKPT_FUZZ_SECONDS (default 30; the TensorFlow .index parser at least 60)
-# from its seed corpus, the fuzzers side by side. The examples run in the first pass only (they
-# are programs like the tests' and would double the second pass's build for little more code).
+# libFuzzer target for CKPT_FUZZ_SECONDS (default 15; the TensorFlow .index parser at least 30)
+# from its seed corpus and with its dictionary, the fuzzers side by side (long campaigns:
+# scripts/fuzz.sh). The examples run in the first pass only (they are programs like the tests'
+# and would double the second pass's build for little more code).
 # CKPT_SANITIZERS=0 skips the second pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,14 +32,16 @@ if [ "${CKPT_SANITIZERS:-1}" != "0" ]; then
   cmake --build build-sanitize -j "$jobs"
   step "the sanitizer build"
 
-  seconds=${CKPT_FUZZ_SECONDS:-30}
+  seconds=${CKPT_FUZZ_SECONDS:-15}
   fuzz_run() {  # fuzz_run FUZZER: runs it; on failure its log's end is shown and the crash input kept
     local fuzzer=$1 format=${1##*/fuzz_} time=$seconds work
-    # The TensorBundle parser (.index + data) is fuzzed for at least a minute.
-    if [ "$format" = tf_checkpoint ] && [ "$time" -lt 60 ]; then time=60; fi
+    # The TensorBundle parser (.index + data), the one every TensorFlow file goes through, gets twice.
+    if [ "$format" = tf_checkpoint ] && [ "$time" -lt 30 ]; then time=30; fi
     work=$(mktemp -d)
     mkdir "$work/corpus"
-    if ! "$fuzzer" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+    local dict=()
+    if [ -f "tests/fuzz/dict/$format.dict" ]; then dict=(-dict="tests/fuzz/dict/$format.dict"); fi
+    if ! "$fuzzer" "${dict[@]}" -max_total_time="$time" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
         -artifact_prefix="$work/" "$work/corpus" "tests/fuzz/corpus/$format" >"$work.log" 2>&1 </dev/null; then
       tail -n 60 "$work.log"
       echo "fuzz_$format: FAILED (crash input in $work)"

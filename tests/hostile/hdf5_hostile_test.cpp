@@ -3,8 +3,10 @@
 // unchecked tensor bytes, loads), nothing is printed to stderr, and nothing crashes. A flipped
 // byte inside a Fletcher32-protected chunk is errc::checksum_mismatch.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <vector>
 
 #include "../support/files.hpp"
 #include "../support/fixtures.hpp"
@@ -82,9 +84,17 @@ TEST_CASE("every truncation of a small HDF5 file is refused quietly", "[hdf5][ho
         ckpt::storage_options{.shuffle = true, .deflate_level = 4, .checksum = true}}) {
     const std::string bytes = saved_bytes(dir, storage);
     REQUIRE(bytes.size() > 1000);
+    // Every length through the superblock, the root group and the first objects (the first 2 KiB),
+    // the last 64, and 512 spread over the rest: past the superblock every cut fails the same
+    // comparison of the file's size with its stored end, so testing each of ~20,000 lengths (a
+    // minute under the sanitizers) adds nothing.
+    std::vector<std::size_t> lengths;
+    for (std::size_t n = 0; n < bytes.size(); ++n)
+      if (n < 2048 || n + 64 >= bytes.size() || n % std::max<std::size_t>(1, bytes.size() / 512) == 0)
+        lengths.push_back(n);
     std::size_t refused = 0;
     stderr_capture err;
-    for (std::size_t n = 0; n < bytes.size(); ++n) {
+    for (const std::size_t n : lengths) {
       spit(path, bytes.substr(0, n));
       std::string message;
       if (try_load(path, &message) == outcome::refused) {
@@ -97,7 +107,7 @@ TEST_CASE("every truncation of a small HDF5 file is refused quietly", "[hdf5][ho
     }
     const std::string printed = err.finish();
     CHECK(printed.empty());
-    CHECK(refused == bytes.size());  // libhdf5 compares the file's end with the stored one
+    CHECK(refused == lengths.size());  // libhdf5 compares the file's end with the stored one
   }
 }
 
