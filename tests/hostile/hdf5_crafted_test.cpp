@@ -659,3 +659,55 @@ TEST_CASE("large dense groups load and their inner blocks are checked", "[hdf5][
     expect_refused(dir, "internal-twice.h5", bad, ckpt::errc::bad_format, "/g", "reached twice");
   }
 }
+
+TEST_CASE("dense storage walks stop at their caps", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-crafted");
+  const fs::path path = dir / "caps.h5";
+  craft::write_group_file(path, {.datasets = static_cast<int>(dense)});
+  const std::string bytes = slurp(path);
+  const std::size_t heap = craft::find_one(bytes, "FRHP");
+  const std::size_t tree = craft::find_one(bytes, "BTHD");
+  const auto src = raw::source::open(path, path.string());
+  const auto limit_of = [&](auto walk) -> ckpt::errc {
+    try {
+      walk();
+    } catch (const ckpt::error& e) {
+      INFO(e.what());
+      CHECK(e.file() == path.string());
+      CHECK(e.key() == "/g");
+      CHECK(e.offset().has_value());
+      return e.code();
+    }
+    FAIL("the walk went past its cap");
+    return ckpt::errc::io;
+  };
+  std::uint64_t read = 0;
+  // The header (146 bytes) fits, the 512-byte direct block does not.
+  CHECK(limit_of([&] {
+          raw::read_fractal_heap(src, heap, 7, 8, 8, "/g", {.max_bytes = 400}, read);
+        }) == ckpt::errc::limit);
+  const auto visit = [](std::span<const std::byte>, std::uint64_t) {};
+  read = 0;
+  CHECK(limit_of([&] {
+          raw::walk_btree2(src, tree, raw::btree2_type::link_name, 11, 8, 8, "/g",
+                           {.max_records = 19}, read, visit);
+        }) == ckpt::errc::limit);
+  read = 0;
+  CHECK(limit_of([&] {
+          raw::walk_btree2(src, tree, raw::btree2_type::link_name, 11, 8, 8, "/g",
+                           {.max_bytes = 100}, read, visit);
+        }) == ckpt::errc::limit);
+  // Within the caps, the same walks see every record.
+  read = 0;
+  std::size_t records = 0;
+  const auto heap_found = raw::read_fractal_heap(src, heap, 7, 8, 8, "/g", {}, read);
+  raw::walk_btree2(src, tree, raw::btree2_type::link_name, 11, 8, 8, "/g", {}, read,
+                   [&](std::span<const std::byte> r, std::uint64_t at) {
+                     const auto m =
+                         raw::read_heap_object(src, heap_found, r.subspan(4, 7), at + 4, "/g");
+                     raw::cursor c(src, m.bytes, m.address, "/g");
+                     CHECK(raw::read_link(c, 8).type == raw::link_type::hard);
+                     ++records;
+                   });
+  CHECK(records == dense);
+}
