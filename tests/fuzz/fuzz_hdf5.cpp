@@ -2,10 +2,11 @@
 // libFuzzer target for the HDF5 reader in every layout: the input is `mode byte | HDF5 file`. The
 // mode's low two bits pick how the file is opened: detected from its contents (as ckpt::load does,
 // so the Keras 2, Keras 3 and generic layouts each claim their files), or read as "hdf5",
-// "keras2" or "keras3" whatever it holds, so each layout's reader also meets the others' files.
-// Bit 2 hands the file to libhdf5 as an image in memory (as the `.keras` reader does) instead of
-// as a file in /dev/shm. Every entry is then read and verified; any ckpt::error is a correct
-// answer. Seeds in corpus/hdf5/ come from make_hdf5_seeds.cpp and the Keras fixtures.
+// "keras2" (which refuses files without Keras 2's layer lists) or "keras3", so the generic and
+// Keras 3 readers also meet the other layouts' files. Bit 2 hands the file to libhdf5 as an image
+// in memory (as the `.keras` reader does) instead of as a file in /dev/shm. Every entry is then
+// read and verified; any ckpt::error is a correct answer. Seeds in corpus/hdf5/ come from
+// make_seeds.cpp (ckpt's writers and the Keras fixtures).
 #include <cstring>
 #include <memory>
 #include <vector>

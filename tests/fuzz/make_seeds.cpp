@@ -6,7 +6,7 @@
 // the repository root:
 //   g++ -std=c++20 -Iinclude -I/usr/include/hdf5/serial tests/fuzz/make_seeds.cpp \
 //     -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lzip -lzstd -lsnappy -o /tmp/seeds &&
-//   /tmp/seeds /work/shared/fixtures tests/fuzz/corpus
+//   /tmp/seeds "${CKPT_FIXTURES:-../shared/fixtures}" tests/fuzz/corpus
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
