@@ -52,6 +52,12 @@ inline std::uint32_t checksum(const std::string& b, std::size_t at, std::size_t 
       std::span(reinterpret_cast<const std::byte*>(b.data()) + at, length));
 }
 
+// True if `length` bytes at `at` lie inside `b` (addresses read from damaged files may be
+// anything).
+inline bool inside(const std::string& b, std::uint64_t at, std::uint64_t length) {
+  return at <= b.size() && length <= b.size() - at;
+}
+
 // Offsets of every occurrence of `needle`.
 inline std::vector<std::size_t> find_all(const std::string& b, std::string_view needle) {
   std::vector<std::size_t> found;
@@ -176,16 +182,19 @@ struct v2_header {
   std::vector<v2_message> messages;
 };
 
-inline v2_header parse_v2_header(const std::string& b, std::size_t address) {
-  REQUIRE(b.compare(address, 4, "OHDR") == 0);
-  v2_header h;
+// Parses the header at `address` into `h`; false if it does not fit in `b` (a damaged file).
+inline bool try_parse_v2_header(const std::string& b, std::size_t address, v2_header& h) {
+  if (!inside(b, address, 6) || b.compare(address, 4, "OHDR") != 0) return false;
+  h = {};
   h.address = address;
   const unsigned flags = static_cast<unsigned char>(b[address + 5]);
   std::size_t at = address + 6 + ((flags & 0x20) ? 16 : 0) + ((flags & 0x10) ? 4 : 0);
   const std::size_t width = std::size_t{1} << (flags & 0x03);
-  const std::size_t size = static_cast<std::size_t>(get(b, at, width));
+  if (!inside(b, at, width)) return false;
+  const std::uint64_t size = get(b, at, width);
   at += width;
-  h.checksum_at = at + size;
+  if (!inside(b, at, size + 4) || size > b.size()) return false;
+  h.checksum_at = at + static_cast<std::size_t>(size);
   h.message_header_size = (flags & 0x04) ? 6 : 4;
   while (at + h.message_header_size <= h.checksum_at) {
     v2_message m;
@@ -193,9 +202,17 @@ inline v2_header parse_v2_header(const std::string& b, std::size_t address) {
     m.type = static_cast<unsigned char>(b[at]);
     m.size = static_cast<std::size_t>(get(b, at + 1, 2));
     m.body_at = at + h.message_header_size;
+    if (m.body_at + m.size > h.checksum_at) break;
     h.messages.push_back(m);
     at = m.body_at + m.size;
   }
+  return true;
+}
+
+inline v2_header parse_v2_header(const std::string& b, std::size_t address) {
+  v2_header h;
+  INFO("object header at " << address);
+  REQUIRE(try_parse_v2_header(b, address, h));
   return h;
 }
 
@@ -232,17 +249,18 @@ inline std::vector<std::pair<std::size_t, std::size_t>> heap_direct_blocks(const
     blocks.emplace_back(root, start);
     return blocks;
   }
-  if (root + 4 > b.size() || b.compare(root, 4, "FHIB") != 0) return blocks;
+  if (!inside(b, root, 4) || b.compare(root, 4, "FHIB") != 0) return blocks;
   unsigned start_bits = 0, direct_bits = 0;
-  while ((std::uint64_t{1} << start_bits) < start) ++start_bits;
-  while ((std::uint64_t{1} << direct_bits) < max_direct) ++direct_bits;
+  while (start_bits < 40 && (std::uint64_t{1} << start_bits) < start) ++start_bits;
+  while (direct_bits < 40 && (std::uint64_t{1} << direct_bits) < max_direct) ++direct_bits;
+  if (direct_bits < start_bits || width == 0) return blocks;
   const std::uint64_t direct_rows = direct_bits - start_bits + 2;
   const std::size_t entries = static_cast<std::size_t>(root) + 5 + 8 + (max_bits + 7) / 8;
   for (std::uint64_t e = 0; e < std::min(rows, direct_rows) * width; ++e) {
-    if (entries + 8 * e + 8 > b.size()) break;
+    if (!inside(b, entries + 8 * e, 8)) break;
     const std::uint64_t child = get(b, entries + 8 * e, 8);
     const std::uint64_t row = e / width;
-    if (child != ~std::uint64_t{0})
+    if (child != ~std::uint64_t{0} && row < 24)
       blocks.emplace_back(child, row == 0 ? start : start << (row - 1));
   }
   return blocks;
@@ -253,20 +271,21 @@ inline std::vector<std::pair<std::size_t, std::size_t>> heap_direct_blocks(const
 // B-tree headers, their roots and, under a root internal node, its leaves.
 inline void refresh_checksums(std::string& b) {
   for (auto at : find_all(b, "OHDR")) {
-    if (b[at + 4] != 2) continue;
-    const auto h = parse_v2_header(b, at);
+    v2_header h;
+    if (b[at + 4] != 2 || !try_parse_v2_header(b, at, h)) continue;
     put(b, h.checksum_at, 4, checksum(b, at, h.checksum_at - at));
     for (const auto& m : h.messages) {
-      if (m.type != 0x10) continue;  // continuation: address and length of an "OCHK" chunk
+      // A continuation: address and length of an "OCHK" chunk.
+      if (m.type != 0x10 || m.size < 16) continue;
       const auto chunk = static_cast<std::size_t>(get(b, m.body_at, 8));
       const auto length = static_cast<std::size_t>(get(b, m.body_at + 8, 8));
-      if (chunk + 4 <= b.size() && length >= 8 && chunk + length <= b.size() &&
-          b.compare(chunk, 4, "OCHK") == 0)
+      if (length >= 8 && inside(b, chunk, length) && b.compare(chunk, 4, "OCHK") == 0)
         put(b, chunk + length - 4, 4, checksum(b, chunk, length - 4));
     }
   }
   for (auto heap : find_all(b, "FRHP")) {
     const std::size_t header_size = 22 + 12 * 8 + 3 * 8;
+    if (!inside(b, heap, header_size + 4)) continue;
     put(b, heap + header_size, 4, checksum(b, heap, header_size));
     const bool checksummed = b[heap + 9] & 0x02;
     const std::size_t table = heap + 14 + 10 * 8 + 2 * 8;
@@ -275,36 +294,41 @@ inline void refresh_checksums(std::string& b) {
     const std::size_t offset_size = static_cast<std::size_t>((max_bits + 7) / 8);
     if (checksummed)
       for (auto [block, size] : heap_direct_blocks(b, heap)) {
-        if (block + size > b.size() || b.compare(block, 4, "FHDB") != 0) continue;
         const std::size_t sum_at = block + 5 + 8 + offset_size;
+        if (!inside(b, block, size) || size < sum_at - block + 4 ||
+            b.compare(block, 4, "FHDB") != 0)
+          continue;
         put(b, sum_at, 4, 0);
         put(b, sum_at, 4, checksum(b, block, size));
       }
     const std::size_t size = 5 + 8 + offset_size + static_cast<std::size_t>(rows * width * 8);
-    if (rows > 0 && root + size + 4 <= b.size() && b.compare(root, 4, "FHIB") == 0) {
+    if (rows > 0 && inside(b, root, size + 4) && b.compare(root, 4, "FHIB") == 0) {
       put(b, root + size, 4, checksum(b, root, size));
     }
   }
   for (auto at : find_all(b, "BTHD")) {
+    if (!inside(b, at, 38)) continue;
     put(b, at + 34, 4, checksum(b, at, 34));
     const std::uint64_t depth = get(b, at + 12, 2), record = get(b, at + 10, 2);
     const std::uint64_t node_size = get(b, at + 6, 4);
     const std::uint64_t root = get(b, at + 16, 8), records = get(b, at + 24, 2);
     const auto leaf = [&](std::uint64_t node, std::uint64_t count) {
       const std::size_t used = 6 + static_cast<std::size_t>(count * record);
-      if (node + used + 4 <= b.size() && b.compare(node, 4, "BTLF") == 0)
+      if (inside(b, node, used + 4) && b.compare(node, 4, "BTLF") == 0)
         put(b, node + used, 4, checksum(b, node, used));
     };
     if (depth == 0) leaf(root, records);
-    if (depth != 1 || root + 4 > b.size() || b.compare(root, 4, "BTIN") != 0) continue;
+    if (depth != 1 || record == 0 || node_size < 10 || !inside(b, root, 4) ||
+        b.compare(root, 4, "BTIN") != 0)
+      continue;
     // A root internal node over leaves: child pointers of an address and a record count as wide
     // as a leaf's capacity needs.
     const std::uint64_t capacity = (node_size - 10) / record;
     std::size_t width = 1;
-    while (capacity >> (8 * width)) ++width;
+    while (width < 8 && (capacity >> (8 * width)) != 0) ++width;
     const std::size_t pointers = root + 6 + static_cast<std::size_t>(records * record);
     const std::size_t used = pointers - root + (records + 1) * (8 + width);
-    if (root + used + 4 > b.size()) continue;
+    if (!inside(b, root, used + 4)) continue;
     put(b, root + used, 4, checksum(b, root, used));
     for (std::uint64_t i = 0; i <= records; ++i)
       leaf(get(b, pointers + i * (8 + width), 8), get(b, pointers + i * (8 + width) + 8, width));
