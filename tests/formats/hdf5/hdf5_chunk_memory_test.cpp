@@ -259,7 +259,7 @@ TEST_CASE("a 1 GiB deflate chunk loads within 1.25 times the tensor's memory", "
 }
 
 // Not run by default: what libhdf5's own H5Dread of the same chunk costs, for comparison.
-TEST_CASE("libhdf5's H5Dread of a 1 GiB deflate chunk, for comparison", "[.][hdf5][memory]") {
+TEST_CASE("libhdf5's H5Dread of a 1 GiB deflate chunk (for comparison)", "[.][hdf5][memory]") {
   const hsize_t rows = 262144;
   const std::uint64_t tensor_bytes = rows * 1024 * sizeof(float);
   scratch_dir dir("ckpt-hdf5-rss");

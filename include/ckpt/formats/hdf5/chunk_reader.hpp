@@ -8,7 +8,8 @@
 // exactly the size the filter's input had, shuffle undone out of place. A chunk that is a
 // contiguous run of the destination (its extent is the dataset's in every dimension but the
 // first) is decoded straight into it; other chunks, and the partial ones at the dataset's end, go
-// through one reusable chunk buffer and have their part of the dataset copied out.
+// through one reusable chunk buffer and have their part of the dataset copied out, or, when
+// shuffle is their last step to undo, are unshuffled straight into that part.
 //
 // Used only where the result is bit for bit what H5Dread gives: the stored type equals the memory
 // type (no conversion) and every filter is one ckpt knows, with the parameters libhdf5 would
@@ -131,11 +132,23 @@ class chunk_decoder {
     return false;
   }
 
+  // The element size of the shuffle a chunk with filter mask `mask` went through first, or 0 when
+  // its first applied filter is not shuffle.
+  std::size_t first_shuffle(unsigned mask) const noexcept {
+    for (std::size_t i = 0; i < filters_.size(); ++i)
+      if (applied(i, mask))
+        return filters_[i].id == H5Z_FILTER_SHUFFLE ? filters_[i].element_size : 0;
+    return 0;
+  }
+
   // Decodes the chunk's `size` stored bytes at `stored` (changed in place) into `out`, which
-  // receives exactly the chunk's decoded bytes. `chunk` names the chunk in messages, `address` is
-  // its file offset.
-  void decode(std::byte* stored, std::size_t size, unsigned mask, std::byte* out,
-              const std::string& chunk, std::uint64_t address) {
+  // receives exactly the chunk's decoded bytes. With `leave_shuffled`, a chunk whose first filter
+  // is shuffle (first_shuffle) stops short of unshuffling: the return value points at its still
+  // shuffled bytes (the chunk's size) and `out` is untouched; otherwise it is null. `chunk` names
+  // the chunk in messages, `address` is its file offset.
+  const std::byte* decode(std::byte* stored, std::size_t size, unsigned mask, std::byte* out,
+                          const std::string& chunk, std::uint64_t address,
+                          bool leave_shuffled = false) {
     // The size each applied filter was given when the chunk was written: the chunk itself, plus 4
     // for every Fletcher32 applied before it; unknown (npos) after the compressor, whose output
     // size only the stored bytes tell. dataset.hpp admits one compressor at most, so each
@@ -160,7 +173,7 @@ class chunk_decoder {
              "holds " + std::to_string(size) + " unfiltered bytes, less than the chunk's " +
                  std::to_string(chunk_bytes_));
       std::memcpy(out, stored, chunk_bytes_);
-      return;
+      return nullptr;
     }
 
     std::byte* data = stored;
@@ -179,6 +192,13 @@ class chunk_decoder {
         if (verify_) check_fletcher32(data, size, chunk, address);
         size -= 4;
         continue;
+      }
+      if (last && leave_shuffled && id == H5Z_FILTER_SHUFFLE) {
+        if (size != want)
+          fail(chunk, address,
+               "holds " + std::to_string(size) + " bytes before unshuffling, not " +
+                   std::to_string(want));
+        return data;
       }
       if (want == unknown && id != H5Z_FILTER_SHUFFLE)
         fail(chunk, address, "has two compressors in its pipeline, which ckpt does not undo");
@@ -210,6 +230,7 @@ class chunk_decoder {
     }
     // The pipeline began with Fletcher32: the bytes are still where the last copy left them.
     if (data != out) std::memcpy(out, data, chunk_bytes_);
+    return nullptr;
   }
 
  private:
@@ -359,9 +380,14 @@ inline void read_chunks_directly(hid_t dataset_id, const site& at, const shape& 
     if (address == HADDR_UNDEF)
       throw error(errc::bad_format, name + " is not stored", at.file, at.object);
     const bool whole_slab = slab && coord[0] + chunk[0] <= dims[0];
-    std::byte* target = whole_slab ? out.data() + coord[0] * slab_row
-                                   : chunk_buffer.get(static_cast<std::size_t>(chunk_bytes));
     const bool raw = !decoder.applies_any(mask) && size == chunk_bytes;
+    // A shuffled chunk that is not a run of the destination is unshuffled straight into its part
+    // of it, so that it needs no chunk buffer besides the decompressed bytes.
+    const std::size_t shuffle = raw ? 0 : decoder.first_shuffle(mask);
+    const bool scatter = !whole_slab && shuffle == element_size;
+    std::byte* target = whole_slab ? out.data() + coord[0] * slab_row
+                        : scatter  ? nullptr
+                                   : chunk_buffer.get(static_cast<std::size_t>(chunk_bytes));
     std::byte* stored = raw ? target : stored_buffer.get(static_cast<std::size_t>(size));
     std::uint32_t read_mask = 0;
     if (H5Dread_chunk(dataset_id, H5P_DEFAULT, coord.data(), &read_mask, stored) < 0)
@@ -371,21 +397,36 @@ inline void read_chunks_directly(hid_t dataset_id, const site& at, const shape& 
                   name + " has filter mask " + std::to_string(read_mask) + " when read but " +
                       std::to_string(mask) + " in its index entry",
                   at.file, at.object, address);
-    if (!raw) decoder.decode(stored, static_cast<std::size_t>(size), mask, target, name, address);
+    const std::byte* shuffled = raw ? nullptr
+                                    : decoder.decode(stored, static_cast<std::size_t>(size), mask,
+                                                     target, name, address, scatter);
 
     if (!whole_slab) {
-      // Copy the part of the chunk inside the dataset, one run along the last dimension at a time.
+      // The part of the chunk inside the dataset, one run along the last dimension at a time.
       for (std::size_t k = 0; k < rank; ++k)
         extent[k] = std::min<std::uint64_t>(chunk[k], dims[k] - coord[k]);
       std::fill(index.begin(), index.end(), 0);
-      const std::size_t run = static_cast<std::size_t>(extent[rank - 1]) * element_size;
+      const auto run = static_cast<std::size_t>(extent[rank - 1]);
+      // Shuffle leaves fewer than two elements, or one-byte ones, as they are.
+      const std::size_t planes = static_cast<std::size_t>(chunk_bytes / element_size);
+      const bool unshuffle = shuffled && element_size > 1 && planes >= 2;
+      const std::byte* source = shuffled ? shuffled : target;
       for (;;) {
         std::uint64_t from = 0, to = 0;
         for (std::size_t k = 0; k < rank; ++k) {
           from += index[k] * chunk_stride[k];
           to += (coord[k] + index[k]) * out_stride[k];
         }
-        std::memcpy(out.data() + to * element_size, target + from * element_size, run);
+        std::byte* dst = out.data() + to * element_size;
+        if (unshuffle) {
+          // Byte j of chunk element e sits at plane j, position e.
+          for (std::size_t j = 0; j < element_size; ++j) {
+            const std::byte* plane = source + j * planes + from;
+            for (std::size_t e = 0; e < run; ++e) dst[e * element_size + j] = plane[e];
+          }
+        } else {
+          std::memcpy(dst, source + from * element_size, run * element_size);
+        }
         std::size_t k = rank - 1;
         while (k-- > 0) {
           if (++index[k] < extent[k]) break;
