@@ -793,6 +793,17 @@ TEST_CASE("byte corruptions of dense storage behind valid checksums never crash 
     CHECK(r.loaded == 0);  // the reader refuses the links ckpt never follows
   }
   {
+    INFO("links in a group's header");
+    const std::string good = links_file(dir, compact);
+    const auto root = craft::parse_v2_header(good, craft::get(good, 36, 8));
+    const auto& link = craft::message_of_type(root, raw::message_type::link);
+    const auto g = craft::parse_v2_header(good, craft::get(good, link.body_at + 4, 8));
+    const auto r = sweep_bytes(dir, good, {{g.address, g.checksum_at - g.address}});
+    INFO(r.problems.substr(0, 4000));
+    CHECK(r.problems.empty());
+    CHECK(r.refused > 0);
+  }
+  {
     INFO("dense attributes");
     const fs::path source = dir / "attributes.h5";
     craft::write_group_file(source, {.datasets = 1, .attributes = 20, .strings = true});
