@@ -5,7 +5,7 @@
 // zip files, length-prefixed parts for SavedModel directories). Not part of the build; run from
 // the repository root:
 //   g++ -std=c++20 -Iinclude -I/usr/include/hdf5/serial tests/fuzz/make_seeds.cpp \
-//     -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lzip -lzstd -lsnappy -o /tmp/seeds &&
+//     -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lzip -lzstd -lsnappy -lz -o /tmp/seeds &&
 //   /tmp/seeds "${CKPT_FIXTURES:-../shared/fixtures}" tests/fuzz/corpus
 #include <cstdint>
 #include <filesystem>

@@ -6,6 +6,7 @@
 
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -74,6 +75,15 @@ inline std::vector<child> children(const group& g, std::size_t limit = 1'000'000
   if (out.over_limit)
     throw error(errc::limit, "group has more than " + std::to_string(limit) + " members",
                 g.site.file, g.site.object);
+  // Link names are unique in a valid group. Two alike would make the calls by name below reach
+  // an object other than the one checked at the link's address (found by fuzz_hdf5).
+  {
+    std::vector<std::string_view> sorted(out.names.begin(), out.names.end());
+    std::sort(sorted.begin(), sorted.end());
+    if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+      throw error(errc::bad_format, "the group has two links of this name", g.site.file,
+                  g.site.at(*twice).object);
+  }
   std::vector<child> result;
   result.reserve(out.names.size());
   for (std::size_t i = 0; i < out.names.size(); ++i) {
