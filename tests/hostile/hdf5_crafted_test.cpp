@@ -112,11 +112,18 @@ TEST_CASE("well-formed links and dense storage written by libhdf5 load", "[hdf5]
     CHECK(r.status == 0);
     CHECK(r.printed.empty());
   }
-  {
-    INFO("file space info");
+  for (const auto strategy :
+       {H5F_FSPACE_STRATEGY_AGGR, H5F_FSPACE_STRATEGY_PAGE, H5F_FSPACE_STRATEGY_NONE}) {
+    INFO("file space info, strategy " << strategy);
     craft::write_extension_file(
-        path, [](hid_t fcpl) { H5Pset_file_space_strategy(fcpl, H5F_FSPACE_STRATEGY_AGGR, 0, 1); });
-    const auto r = craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });
+        path, [&](hid_t fcpl) { REQUIRE(H5Pset_file_space_strategy(fcpl, strategy, 0, 1) >= 0); });
+    const std::string bytes = slurp(path);
+    const auto extension = craft::parse_v2_header(bytes, craft::superblock_extension(bytes));
+    (void)craft::message_of_type(extension, raw::message_type::fsinfo);
+    const auto r = craft::run_in_child(dir.path(), [&] {
+      if (craft::read_everything(path) != 1) throw std::runtime_error("entries");
+    });
+    INFO(r.message);
     CHECK(r.status == 0);
     CHECK(r.printed.empty());
   }
