@@ -524,6 +524,22 @@ TEST_CASE("corrupted fractal heap and v2 B-tree blocks are refused", "[hdf5][hos
     expect_refused(dir, "heap-rows.h5", bad, ckpt::errc::bad_format, "/g", "rows where at most");
   }
   {
+    std::string bad = good;  // a damaged filter length: the checksum is then looked for later
+    craft::put(bad, heap + 7, 2, 8);
+    craft::refresh_checksums(bad);
+    expect_refused(dir, "heap-filter-length.h5", bad, ckpt::errc::checksum_mismatch, "/g",
+                   "fractal heap header does not match");
+  }
+  {
+    std::string bad = good;  // a filtered heap: 8 bytes of root block size, mask, 8 of pipeline
+    craft::put(bad, heap + 7, 2, 8);
+    const std::size_t filtered = 146 + 8 + 4 + 8;
+    craft::put(bad, heap + filtered - 4, 4, craft::checksum(bad, heap, filtered - 4));
+    const auto r =
+        expect_refused(dir, "heap-filtered.h5", bad, ckpt::errc::unsupported, "/g", "I/O filters");
+    CHECK(r.offset == heap + 7);
+  }
+  {
     std::string bad = good;
     bad[heap + 20] ^= 1;  // inside the header, checksum left alone
     expect_refused(dir, "heap-sum.h5", bad, ckpt::errc::checksum_mismatch, "/g",

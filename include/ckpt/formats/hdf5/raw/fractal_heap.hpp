@@ -88,9 +88,18 @@ inline fractal_heap read_fractal_heap(const source& src, std::uint64_t address,
   if (h.u8("fractal heap version") != 0) fail("header version is not 0", address + 4);
   heap.id_length = h.u16("heap ID length");
   const unsigned filter_length = h.u16("I/O filter length");
-  if (filter_length != 0)
+  if (filter_length != 0) {
+    // The filtered root block's size and mask and the pipeline sit before the checksum: a damaged
+    // length is told from a filtered heap by it.
+    const std::size_t filtered = header_size + L + 4 + filter_length;
+    if (src.contains(address, filtered)) {
+      const auto whole = src.read(address, filtered, "fractal heap header", object);
+      if (detail::stored_u32(whole, filtered - 4) != lookup3(std::span(whole).first(filtered - 4)))
+        checksum_failed("header", address + filtered - 4);
+    }
     throw error(errc::unsupported, "fractal heap with I/O filters, which ckpt does not check",
                 src.name(), std::string(object), src.base() + address + 7);
+  }
   const unsigned flags = h.u8("fractal heap flags");
   if (flags & ~0x03u) fail("unknown flags", address + 9);
   const bool checksummed_blocks = flags & 0x02;
