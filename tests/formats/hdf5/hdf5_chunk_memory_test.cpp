@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "../../support/hdf5_test_support.hpp"
+#include "../../support/sanitizers.hpp"
 #include "../../support/scratch_dir.hpp"
 #include "ckpt/hdf5.hpp"
 
@@ -30,18 +31,6 @@ namespace fs = std::filesystem;
 namespace h5 = ckpt::hdf5;
 
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool address_sanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool address_sanitizer = true;
-#else
-constexpr bool address_sanitizer = false;
-#endif
-#else
-constexpr bool address_sanitizer = false;
-#endif
 
 // The exit code of `body` run in a forked child, and the child's peak resident set (KiB) as
 // getrusage reports it when the body is done, sent back through a pipe.
