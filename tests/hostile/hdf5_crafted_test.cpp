@@ -745,7 +745,8 @@ struct sweep_outcome {
 
 // Changes every byte of `ranges` ({offset, length}) of `good` in turn, to its complement and, for
 // every eighth byte, to 0 and 0xff too; recomputes the checksums and loads the file in a child.
-// Under AddressSanitizer every fourth byte (a child costs ~45 ms there: all of them took 4 minutes).
+// Under AddressSanitizer every fourth byte (a child costs ~45 ms there: all of them took 4
+// minutes).
 sweep_outcome sweep_bytes(const scratch_dir& dir, const std::string& good,
                           const std::vector<std::pair<std::size_t, std::size_t>>& ranges) {
   const fs::path path = dir / "swept.h5";
