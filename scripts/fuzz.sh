@@ -56,6 +56,10 @@ for name in "${targets[@]}"; do
   seeds=tests/fuzz/corpus/$name
   work=$build/fuzz/$name
   mkdir -p "$work/corpus" "$work/findings" "$seeds"
+  # Seeds made from the fixtures stay out of the repository (tests/fuzz/make_seeds.cpp writes them
+  # into build-fuzz/seeds); a campaign starts from them too when they are there.
+  fixture_seeds=()
+  if [ -d "$build/seeds/$name" ]; then fixture_seeds=("$build/seeds/$name"); fi
   dict=()
   if [ -f "tests/fuzz/dict/$name.dict" ]; then
     # The .keras archive's weights member is an HDF5 file: its fuzzer gets both dictionaries.
@@ -69,7 +73,7 @@ for name in "${targets[@]}"; do
   # Findings are counted from the folder, not the status: -ignore_* keeps the campaign going.
   "$fuzzer" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-    -artifact_prefix="$work/findings/" "${dict[@]}" "$work/corpus" "$seeds" \
+    -artifact_prefix="$work/findings/" "${dict[@]}" "$work/corpus" "$seeds" "${fixture_seeds[@]}" \
     >"$log" 2>&1 </dev/null || true
   # The last status line of the fork mode's parent:
   #   #RUNS: cov: N ft: N corp: N exec/s: N oom/timeout/crash: O/T/C time: Ss job: J ...

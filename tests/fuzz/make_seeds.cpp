@@ -3,10 +3,11 @@
 // fuzz_checkpoint_state: small files ckpt's own writers make in every layout and storage, and the
 // smallest of the fixtures, each in the input framing of its target (a mode byte before HDF5 and
 // zip files, length-prefixed parts for SavedModel directories). Not part of the build; run from
-// the repository root:
+// the repository root into build-fuzz/seeds, where scripts/fuzz.sh finds them (the seeds made from
+// the fixtures stay out of the repository; those from ckpt's writers are in tests/fuzz/corpus):
 //   g++ -std=c++20 -Iinclude -I/usr/include/hdf5/serial tests/fuzz/make_seeds.cpp \
 //     -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lzip -lzstd -lsnappy -lz -o /tmp/seeds &&
-//   /tmp/seeds "${CKPT_FIXTURES:-../shared/fixtures}" tests/fuzz/corpus
+//   /tmp/seeds "${CKPT_FIXTURES:-../shared/fixtures}" build-fuzz/seeds
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
