@@ -140,3 +140,36 @@ TEST_CASE("structures past the superblock's end of file are refused, quietly thr
     CHECK(slurp(err) == "");
   }
 }
+
+// The HDF5 fuzzer's findings (tests/fuzz/regressions/hdf5/, each a mode byte and a file): files
+// that passed the preflight and then failed inside libhdf5, leaking on its error path or asking
+// for 4 GiB. The preflight refuses them now, before libhdf5 opens any object.
+TEST_CASE("the HDF5 fuzzer's findings are refused by the preflight", "[hdf5][hostile]") {
+  scratch_dir dir("ckpt-hdf5-findings");
+  const fs::path findings = fs::path(CKPT_SOURCE_DIR) / "tests/fuzz/regressions/hdf5";
+  for (const auto& [name, expected] :
+       {std::pair<std::string, std::string>{"duplicate-link-name.bin", "two links named '1'"},
+        {"duplicate-link-name-huge-chunk.bin", "two links named '1'"},
+        {"dataset-without-layout.bin", "dataset has no layout message"}}) {
+    INFO(name);
+    const std::string input = slurp(findings / name);
+    REQUIRE(input.size() > 1);
+    const fs::path path = dir / "finding.h5";
+    spit(path, input.substr(1));
+    stderr_capture err;
+    try {
+      ckpt::load_options options;
+      options.format = "hdf5";
+      ckpt::reader reader(path, options);
+      for (const auto& e : reader.entries()) {
+        ckpt::entry_buffer buffer;
+        (void)reader.read_stored(e.name, buffer);
+      }
+      FAIL("loaded");
+    } catch (const ckpt::error& e) {
+      CHECK(e.code() == ckpt::errc::bad_format);
+      CHECK_THAT(std::string(e.what()), Catch::Contains(path.string()) && Catch::Contains(expected));
+    }
+    CHECK(err.finish().empty());
+  }
+}

@@ -219,6 +219,17 @@ class preflight {
     }
     for (const auto& l : o.facts.links)
       if (l.type == link_type::hard) o.children.emplace_back(l.name, l.target);
+    // libhdf5 resolves a name to one of two links that share it, which need not be the one the
+    // reader checked at its address.
+    std::set<std::string_view> names;
+    for (const auto& [name, target] : o.children)
+      if (!names.insert(name).second)
+        src_.fail("group has two links named '" + name + "'", address, object);
+    // libhdf5 takes an object with a datatype and a dataspace for a dataset, and fails to open
+    // one without a layout only after reading (and, on that error path, leaking) its pipeline.
+    const bool has_type = o.facts.type || o.facts.type_shared.address != undefined_address;
+    if (has_type && o.facts.space && !o.facts.layout)
+      src_.fail("dataset has no layout message", address, object);
     if (o.facts.layout) check_dataset(o, address, object, depth);
     return objects_.emplace(address, std::move(o)).first->second;
   }
