@@ -168,7 +168,8 @@ TEST_CASE("the HDF5 fuzzer's findings are refused by the preflight", "[hdf5][hos
       FAIL("loaded");
     } catch (const ckpt::error& e) {
       CHECK(e.code() == ckpt::errc::bad_format);
-      CHECK_THAT(std::string(e.what()), Catch::Contains(path.string()) && Catch::Contains(expected));
+      CHECK_THAT(std::string(e.what()),
+                 Catch::Contains(path.string()) && Catch::Contains(expected));
     }
     CHECK(err.finish().empty());
   }
