@@ -145,6 +145,17 @@ std::uint64_t model_size(std::mt19937& random) {
   }
 }
 
+// Microseconds a manager takes to start and save a small model, synced.
+std::int64_t small_save_us(const std::string& format) {
+  ckpt_test::scratch_dir dir("ckpt-crash-timing");
+  const auto start = std::chrono::steady_clock::now();
+  ckpt::manager m{dir.path(), {.max_to_keep = keep, .format = format, .sync = true}};
+  m.save(make_step_model(m.next_number(), 1000));
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
+}
+
 std::vector<std::int64_t> drain(int fd) {
   std::vector<std::int64_t> out;
   std::int64_t n;
@@ -162,6 +173,9 @@ TEST_CASE("SIGKILL at random moments of saves never loses a committed checkpoint
   for (const auto& format : ckpt_test::manager_formats()) {
     DYNAMIC_SECTION(format) {
       ckpt_test::scratch_dir dir("ckpt-crash");
+      // Kills land within 60 ms, or four small saves where a save takes longer (a slow fsync, a
+      // sanitized build on a loaded machine), so that saves still commit between kills.
+      const int window_us = std::max(60000, 4 * static_cast<int>(small_save_us(format)));
       std::vector<std::int64_t> committed;
       std::mt19937 random(2024);
       int killed_mid_save = 0, in_checkpoint = 0, in_state = 0;
@@ -175,7 +189,7 @@ TEST_CASE("SIGKILL at random moments of saves never loses a committed checkpoint
           saving_child(dir.path(), format, fds[1], static_cast<unsigned>(trial));
         }
         ::close(fds[1]);
-        ::usleep(static_cast<useconds_t>(random() % 60000));
+        ::usleep(static_cast<useconds_t>(random() % static_cast<unsigned>(window_us)));
         ::kill(child, SIGKILL);
         int status = 0;
         ::waitpid(child, &status, 0);
