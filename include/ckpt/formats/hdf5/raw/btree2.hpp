@@ -29,6 +29,17 @@ struct walk_limits {
   std::uint64_t max_bytes = 256ull << 20;  // read, over the whole walk
   std::uint64_t max_blocks = 1u << 20;     // nodes or heap blocks
   std::uint64_t max_records = 1u << 22;
+
+  // Counts `n` more bytes read at `at` into `bytes`, refusing the walk past max_bytes.
+  void spend(std::uint64_t& bytes, std::uint64_t n, const source& src, std::string_view object,
+             std::uint64_t at) const {
+    bytes += n;
+    if (bytes > max_bytes)
+      throw error(
+          errc::limit,
+          "dense storage needs more than " + std::to_string(max_bytes) + " bytes of metadata read",
+          src.name(), std::string(object), src.base() + at);
+  }
 };
 
 namespace detail {
@@ -63,12 +74,7 @@ void walk_btree2(const source& src, std::uint64_t address, unsigned type, std::s
                 src.name(), std::string(object), src.base() + at);
   };
   const auto account = [&](std::uint64_t n, std::uint64_t at) {
-    bytes_read += n;
-    if (bytes_read > limits.max_bytes)
-      throw error(errc::limit,
-                  "dense storage needs more than " + std::to_string(limits.max_bytes) +
-                      " bytes of metadata read",
-                  src.name(), std::string(object), src.base() + at);
+    limits.spend(bytes_read, n, src, object, at);
   };
 
   const std::size_t header_size = 4 + 1 + 1 + 4 + 2 + 2 + 1 + 1 + O + 2 + L + 4;

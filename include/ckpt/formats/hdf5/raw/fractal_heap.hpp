@@ -66,12 +66,7 @@ inline fractal_heap read_fractal_heap(const source& src, std::uint64_t address,
     src.fail("fractal heap: " + what, at, object);
   };
   const auto account = [&](std::uint64_t n, std::uint64_t at) {
-    bytes_read += n;
-    if (bytes_read > limits.max_bytes)
-      throw error(errc::limit,
-                  "dense storage needs more than " + std::to_string(limits.max_bytes) +
-                      " bytes of metadata read",
-                  src.name(), std::string(object), src.base() + at);
+    limits.spend(bytes_read, n, src, object, at);
   };
   const auto checksum_failed = [&](const std::string& what, std::uint64_t at) {
     throw error(errc::checksum_mismatch, "fractal heap " + what + " does not match its checksum",

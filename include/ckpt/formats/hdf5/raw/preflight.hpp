@@ -242,18 +242,6 @@ class preflight {
     return l;
   }
 
-  // Counts a heap object copied out of its block against the walk's budget: many records may
-  // name one large object.
-  void spend(std::uint64_t& bytes, std::uint64_t n, const walk_limits& limits,
-             std::uint64_t address, std::string_view object) const {
-    bytes += n;
-    if (bytes > limits.max_bytes)
-      throw error(errc::limit,
-                  "dense storage needs more than " + std::to_string(limits.max_bytes) +
-                      " bytes of metadata read",
-                  src_.name(), std::string(object), src_.base() + address);
-  }
-
   // A group's links in dense storage: every record of the name index (and of the creation-order
   // index, which libhdf5 reads for lookups and native-order iteration by creation order) resolved
   // in the heap, and each link message found checked as a compact one is.
@@ -266,7 +254,8 @@ class preflight {
     std::set<std::uint64_t> decoded;  // by file address: both indexes name every link
     const auto link_at = [&](std::span<const std::byte> id, std::uint64_t id_address) {
       const auto m = read_heap_object(src_, heap, id, id_address, object);
-      spend(bytes, m.bytes.size(), limits, id_address, object);
+      // Copied heap objects count against the budget: many records may name one large object.
+      limits.spend(bytes, m.bytes.size(), src_, object, id_address);
       if (!decoded.insert(m.address).second) return;
       cursor c(src_, m.bytes, m.address, object);
       auto l = read_link(c, sizes_.offsets);
@@ -306,7 +295,7 @@ class preflight {
             src_.fail("attribute record is both shared and not shareable",
                       at + attribute_heap_id_length, object);
           auto m = read_heap_object(src_, heap, r.first(attribute_heap_id_length), at, object);
-          spend(bytes, m.bytes.size(), limits, at, object);
+          limits.spend(bytes, m.bytes.size(), src_, object, at);
           cursor c(src_, m.bytes, m.address, object);
           if (flags & message_flag_shared) {
             const auto target = read_shared(c, sizes_.offsets);
