@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/child_process.hpp"
 #include "../support/files.hpp"
 #include "../support/hdf5_test_support.hpp"
 #include "../support/scratch_dir.hpp"
@@ -124,20 +125,19 @@ TEST_CASE("structures past the superblock's end of file are refused, quietly thr
     std::memcpy(cut.data() + 40, &end, 8);
     const fs::path path = dir / "short.h5";
     spit(path, cut);
-    const fs::path err = dir / "stderr.txt";
     INFO("end of file " << end);
     // exit() in the child runs libhdf5's shutdown, where a structure that failed inside libhdf5
     // used to make it print.
-    CHECK(exit_code_in_child(err, [&] {
-            try {
-              Two loaded;
-              ckpt::load(loaded, path);
-              return 0;
-            } catch (const ckpt::error& e) {
-              return std::string(e.what()).find("short.h5") != std::string::npos ? 1 : 3;
-            }
-          }) == 1);
-    CHECK(slurp(err) == "");
+    const auto r = run_in_child(
+        dir / "stderr.txt",
+        [&] {
+          Two loaded;
+          ckpt::load(loaded, path);
+        },
+        5);
+    CHECK(r.status == 1);
+    CHECK(r.message.find("short.h5") != std::string::npos);
+    CHECK(r.printed == "");
   }
 }
 

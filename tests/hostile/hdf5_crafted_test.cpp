@@ -25,8 +25,8 @@ namespace raw = ckpt::hdf5::raw;
 namespace {
 
 // A child that loads a small well-formed file: the peak memory every refused file is held to.
-const craft::child_result& clean_load() {
-  static const craft::child_result r = [] {
+const child_result& clean_load() {
+  static const child_result r = [] {
     scratch_dir dir("ckpt-hdf5-crafted");
     const fs::path path = dir / "clean.h5";
     craft::write_group_file(path, {.datasets = 2});
@@ -39,10 +39,9 @@ const craft::child_result& clean_load() {
 // Loads `bytes` (written to dir/name) in a child and checks that it was refused with `code`,
 // naming the file, `object` (unless empty) and an offset, its message containing `words`, with
 // nothing printed and no more than 64 MiB of memory beyond what a clean load takes.
-craft::child_result expect_refused(const scratch_dir& dir, const std::string& name,
-                                   const std::string& bytes, ckpt::errc code,
-                                   const std::string& object, const std::string& words,
-                                   bool with_offset = true) {
+child_result expect_refused(const scratch_dir& dir, const std::string& name,
+                            const std::string& bytes, ckpt::errc code, const std::string& object,
+                            const std::string& words, bool with_offset = true) {
   const fs::path path = dir / name;
   spit(path, bytes);
   const auto r = craft::run_in_child(dir.path(), [&] { craft::read_everything(path); });

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "../support/child_process.hpp"
 #include "../support/files.hpp"
 #include "../support/fixtures.hpp"
 #include "../support/hdf5_test_support.hpp"
@@ -90,7 +91,8 @@ TEST_CASE("every truncation of a small HDF5 file is refused quietly", "[hdf5][ho
     // minute under the sanitizers) adds nothing.
     std::vector<std::size_t> lengths;
     for (std::size_t n = 0; n < bytes.size(); ++n)
-      if (n < 2048 || n + 64 >= bytes.size() || n % std::max<std::size_t>(1, bytes.size() / 512) == 0)
+      if (n < 2048 || n + 64 >= bytes.size() ||
+          n % std::max<std::size_t>(1, bytes.size() / 512) == 0)
         lengths.push_back(n);
     std::size_t refused = 0;
     stderr_capture err;
@@ -121,11 +123,13 @@ std::vector<std::uint64_t> heap_collections(const std::string& bytes) {
   return found;
 }
 
-// Loads `path` in a child process (exit_code_in_child), so that a crash inside libhdf5 is observed
+// Loads `path` in a child process (child_process.hpp), so that a crash inside libhdf5 is observed
 // rather than fatal and libhdf5's shutdown is part of what is checked. Returns 0 loaded, 1 refused
 // with ckpt::error, 2 other exception, or 128 + signal.
 int load_in_child(const fs::path& path, const fs::path& stderr_file) {
-  return exit_code_in_child(stderr_file, [&] { return try_load(path) == outcome::loaded ? 0 : 1; });
+  return run_in_child(
+             stderr_file, [&] { return try_load(path) == outcome::loaded ? 0 : 1; }, 5)
+      .status;
 }
 
 struct sweep_result {

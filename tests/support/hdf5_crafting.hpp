@@ -3,28 +3,21 @@
 // Crafted HDF5 files for the hostile tests: files written by libhdf5 (latest format, so that
 // links and attributes are link and attribute messages, in object headers or in dense storage),
 // then patched byte by byte where a test needs damage, with every checksum recomputed afterwards
-// (raw::lookup3) so that the damage reaches the checks behind the checksums. Also runs a load in a
-// forked child and reports how it ended, what it printed and its peak memory.
+// (raw::lookup3) so that the damage reaches the checks behind the checksums.
 
-#include <fcntl.h>
 #include <hdf5.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cerrno>
-#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "ckpt/formats/hdf5/raw/lookup3.hpp"
 #include "ckpt/hdf5.hpp"
 #include "files.hpp"
@@ -358,24 +351,6 @@ inline link_fields find_link(const std::string& b, const std::string& name) {
 
 // ---- loading in a child ----
 
-struct child_result {
-  int status = -1;  // 0 loaded, 1 ckpt::error, 2 another exception, 128 + signal
-  ckpt::errc code = ckpt::errc::io;
-  std::string message, file, object;
-  std::optional<std::uint64_t> offset;
-  std::string printed;   // what the child wrote to stderr, libhdf5's shutdown included
-  long max_rss_kib = 0;  // peak resident memory
-  long vm_peak_kib = 0;  // peak virtual memory: allocations too, whether touched or not
-};
-
-// This process's peak virtual memory (VmPeak), in KiB.
-inline long vm_peak_kib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.starts_with("VmPeak:")) return std::stol(line.substr(7));
-  return 0;
-}
-
 // Opens `path` with ckpt's reader and reads every entry.
 inline std::size_t read_everything(const fs::path& path) {
   ckpt::reader reader(path);
@@ -395,82 +370,10 @@ inline std::size_t read_everything(const fs::path& path) {
   return reader.entries().size();
 }
 
-// Runs `body` in a forked child (stderr to a file in `dir`, a 20 s alarm), which leaves through
-// exit() so that libhdf5's shutdown runs; reports how it ended and the child's peak RSS.
+// Runs `body` in a forked child with its stderr in a file in `dir` (child_process.hpp).
 template <class Body>
 child_result run_in_child(const fs::path& dir, Body body) {
-  const fs::path err_file = dir / "child-stderr.txt";
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    in_forked_child = true;
-    ::close(fds[0]);
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
-    ::alarm(20);
-    const int fd = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    ::close(fd);
-    std::string error;
-    int code = 2;
-    try {
-      body();
-      code = 0;
-    } catch (const ckpt::error& e) {
-      code = 1;
-      error = std::to_string(static_cast<int>(e.code())) + '\n' +
-              (e.offset() ? std::to_string(*e.offset()) : std::string("-")) + '\n' + e.file() +
-              '\n' + e.key() + '\n' + e.what();
-    } catch (...) {
-    }
-    const std::string report = std::to_string(vm_peak_kib()) + '\n' + error;
-    for (std::size_t done = 0; done < report.size();) {
-      const ssize_t n = ::write(fds[1], report.data() + done, report.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    ::close(fds[1]);
-    std::exit(code);
-  }
-  ::close(fds[1]);
-  std::string report;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(fds[0], buffer, sizeof buffer)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    report.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  int status = 0;
-  struct rusage usage {};
-  REQUIRE(::wait4(pid, &status, 0, &usage) == pid);
-  child_result r;
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.max_rss_kib = usage.ru_maxrss;
-  r.printed = slurp(err_file);
-  const auto first = report.find('\n');
-  if (first != std::string::npos) r.vm_peak_kib = std::stol(report.substr(0, first));
-  if (r.status == 1) {
-    REQUIRE(first != std::string::npos);
-    std::vector<std::string> lines;
-    std::size_t begin = first + 1;
-    for (int i = 0; i < 4; ++i) {
-      const auto end = report.find('\n', begin);
-      REQUIRE(end != std::string::npos);
-      lines.push_back(report.substr(begin, end - begin));
-      begin = end + 1;
-    }
-    r.code = static_cast<ckpt::errc>(std::stoi(lines[0]));
-    if (lines[1] != "-") r.offset = std::stoull(lines[1]);
-    r.file = lines[2];
-    r.object = lines[3];
-    r.message = report.substr(begin);
-  }
-  return r;
+  return ckpt_test::run_in_child(dir / "child-stderr.txt", body);
 }
 
 }  // namespace ckpt_test::crafting

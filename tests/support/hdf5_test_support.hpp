@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for the HDF5 tests: capturing what the process writes to stderr (file descriptor 2,
-// where libhdf5 prints its error stack), and running a body in a forked child (file bytes are
-// files.hpp's).
+// where libhdf5 prints its error stack). Forked children are child_process.hpp's, file bytes
+// files.hpp's.
 
-#include <fcntl.h>
 #include <stdio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 namespace ckpt_test {
@@ -50,39 +45,4 @@ class stderr_capture {
   std::string text_;
 };
 
-// Runs `body` in a forked child with stderr sent to `stderr_file`, and returns the child's exit
-// code, or 128 + signal if it died. The child leaves through exit(), so atexit handlers (libhdf5's
-// shutdown) run and what they print is captured; a hang ends at a 5 s alarm.
-inline bool in_forked_child = false;
-
-template <class Body>
-int exit_code_in_child(const std::filesystem::path& stderr_file, Body body) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    in_forked_child = true;
-    // The test framework's crash handlers would report a child's crash as the parent's failure.
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
-    ::alarm(5);
-    const int fd = ::open(stderr_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(fd, 2);
-    int code = 2;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    std::exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 }  // namespace ckpt_test
-
-// LeakSanitizer asks this at its exit-time check. A forked child holds a copy of everything the
-// parent allocated (libhdf5's free lists among it) and cannot account for it; the parent's own
-// check covers the same code.
-extern "C" __attribute__((weak)) int __lsan_is_turned_off() {
-  return ckpt_test::in_forked_child ? 1 : 0;
-}

@@ -6,21 +6,18 @@
 // writers make; data libhdf5 must convert still goes through H5Dread; corrupted checksums and
 // deflate or zstd streams of the wrong length are ckpt::errors naming file, dataset and chunk.
 #include <hdf5.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "../../support/child_process.hpp"
 #include "../../support/hdf5_test_support.hpp"
 #include "../../support/sanitizers.hpp"
 #include "../../support/scratch_dir.hpp"
@@ -31,49 +28,6 @@ namespace fs = std::filesystem;
 namespace h5 = ckpt::hdf5;
 
 namespace {
-
-// The exit code of `body` run in a forked child, and the child's peak resident set (KiB) as
-// getrusage reports it when the body is done, sent back through a pipe.
-struct child_outcome {
-  int code = -1;
-  long peak_kib = -1;
-};
-
-template <class Body>
-child_outcome run_in_child(Body body) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    in_forked_child = true;
-    ::close(fds[0]);
-    for (int sig : {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL}) std::signal(sig, SIG_DFL);
-    ::alarm(600);
-    int code = 3;
-    try {
-      code = body();
-    } catch (...) {
-      code = 4;
-    }
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    const long peak = usage.ru_maxrss;
-    const bool sent = ::write(fds[1], &peak, sizeof peak) == static_cast<ssize_t>(sizeof peak);
-    ::_exit(sent ? code : 5);
-  }
-  ::close(fds[1]);
-  child_outcome outcome;
-  long peak = -1;
-  if (::read(fds[0], &peak, sizeof peak) == static_cast<ssize_t>(sizeof peak))
-    outcome.peak_kib = peak;
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return outcome;
-}
 
 // zlib's stream for `bytes` zero bytes at `level`, made a MiB at a time so that writing a huge
 // chunk never holds it.
@@ -223,22 +177,27 @@ TEST_CASE("a 1 GiB deflate chunk loads within 1.25 times the tensor's memory", "
     write_raw_chunks(path, {rows, 1024}, {rows, 1024},
                      [](hid_t dcpl) { REQUIRE(H5Pset_deflate(dcpl, 9) >= 0); }, {{0, 0}}, {stream});
   }
-  const auto baseline = run_in_child([] { return 0; });
-  const auto loaded = run_in_child([&] {
-    stderr_capture err;
-    ckpt::reader reader(path);
-    const auto t = reader.read<float>("w");
-    if (t.shape() != ckpt::shape{rows, 1024}) return 10;
-    const auto values = t.values();
-    if (values.size() != rows * 1024) return 11;
-    if (!std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; })) return 12;
-    if (!err.finish().empty()) return 13;
-    return 0;
-  });
-  REQUIRE(baseline.code == 0);
-  REQUIRE(loaded.code == 0);  // 12: not all zeros; 13: something printed
-  const double grown = static_cast<double>(loaded.peak_kib - baseline.peak_kib) * 1024.0;
-  INFO("baseline peak RSS " << baseline.peak_kib << " KiB, loading peak " << loaded.peak_kib
+  const auto baseline = run_in_child(
+      dir / "stderr.txt", [] {}, 600);
+  const auto loaded = run_in_child(
+      dir / "stderr.txt",
+      [&] {
+        ckpt::reader reader(path);
+        const auto t = reader.read<float>("w");
+        if (t.shape() != ckpt::shape{rows, 1024}) return 10;
+        const auto values = t.values();
+        if (values.size() != rows * 1024) return 11;
+        if (!std::all_of(values.begin(), values.end(), [](float v) { return v == 0.0f; }))
+          return 12;
+        return 0;
+      },
+      600);
+  REQUIRE(baseline.status == 0);
+  INFO(loaded.message);
+  REQUIRE(loaded.status == 0);  // 12: not all zeros
+  CHECK(loaded.printed == "");
+  const double grown = static_cast<double>(loaded.max_rss_kib - baseline.max_rss_kib) * 1024.0;
+  INFO("baseline peak RSS " << baseline.max_rss_kib << " KiB, loading peak " << loaded.max_rss_kib
                             << " KiB, tensor " << tensor_bytes / 1024 << " KiB, ratio "
                             << grown / static_cast<double>(tensor_bytes));
   CHECK(grown >= static_cast<double>(tensor_bytes));  // the measurement sees the destination
@@ -256,22 +215,27 @@ TEST_CASE("libhdf5's H5Dread of a 1 GiB deflate chunk (for comparison)", "[.][hd
   write_raw_chunks(path, {rows, 1024}, {rows, 1024},
                    [](hid_t dcpl) { REQUIRE(H5Pset_deflate(dcpl, 9) >= 0); }, {{0, 0}},
                    {deflate_zeros(tensor_bytes, 9)});
-  const auto baseline = run_in_child([] { return 0; });
-  const auto loaded = run_in_child([&] {
-    h5::quiet_errors quiet;
-    std::vector<float> values(rows * 1024);
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t d = H5Dopen2(f, "w", H5P_DEFAULT);
-    const herr_t rc = H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-    H5Dclose(d);
-    H5Fclose(f);
-    return rc >= 0 ? 0 : 1;
-  });
-  REQUIRE(loaded.code == 0);
-  WARN("H5Dread: baseline " << baseline.peak_kib << " KiB, peak " << loaded.peak_kib
+  const auto baseline = run_in_child(
+      dir / "stderr.txt", [] {}, 600);
+  const auto loaded = run_in_child(
+      dir / "stderr.txt",
+      [&] {
+        h5::quiet_errors quiet;
+        std::vector<float> values(rows * 1024);
+        const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+        const hid_t d = H5Dopen2(f, "w", H5P_DEFAULT);
+        const herr_t rc =
+            H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+        H5Dclose(d);
+        H5Fclose(f);
+        return rc >= 0 ? 0 : 1;
+      },
+      600);
+  REQUIRE(loaded.status == 0);
+  WARN("H5Dread: baseline " << baseline.max_rss_kib << " KiB, peak " << loaded.max_rss_kib
                             << " KiB, ratio "
-                            << static_cast<double>(loaded.peak_kib - baseline.peak_kib) * 1024.0 /
-                                   static_cast<double>(tensor_bytes));
+                            << static_cast<double>(loaded.max_rss_kib - baseline.max_rss_kib) *
+                                   1024.0 / static_cast<double>(tensor_bytes));
 }
 
 TEST_CASE("ckpt's chunk decoder gives exactly H5Dread's bytes for every storage option ckpt writes",
