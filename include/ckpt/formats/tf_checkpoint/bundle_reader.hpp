@@ -148,7 +148,8 @@ class bundle_reader {
   // The stored bytes of an unsliced entry, straight from the mapped data file.
   std::span<const std::byte> stored_bytes(const bundle_entry& e) const {
     if (e.is_sliced())
-      throw error(errc::unsupported, "a sliced entry has no bytes of its own", index_name_, e.key);
+      throw error(errc::unsupported, "a sliced entry has no bytes of its own", index_name_,
+                  key_for_errors(e.key));
     return data_.at(e.shard_id).range(e.offset, e.size, e.key);
   }
 
@@ -157,19 +158,19 @@ class bundle_reader {
     if (out.dtype != e.dtype)
       throw error(errc::dtype_mismatch,
                   "stored as " + describe(e.dtype) + ", destination is " + describe(out.dtype),
-                  index_name_, e.key);
+                  index_name_, key_for_errors(e.key));
     if (out.shape != e.shape)
       throw error(errc::shape_mismatch,
                   "stored shape " + to_string(e.shape) + ", destination " + to_string(out.shape),
-                  index_name_, e.key);
+                  index_name_, key_for_errors(e.key));
     if (e.dtype == dtype::string) {
       if (out.strings.size() != e.num_elements())
         throw error(errc::shape_mismatch,
                     "destination holds " + std::to_string(out.strings.size()) + " strings",
-                    index_name_, e.key);
+                    index_name_, key_for_errors(e.key));
       if (e.is_sliced())
         throw error(errc::unsupported, "sliced string tensors are not supported", index_name_,
-                    e.key);
+                    key_for_errors(e.key));
       decode_strings(e, out.strings, verify_checksum);
       return;
     }
@@ -178,7 +179,7 @@ class bundle_reader {
       throw error(errc::shape_mismatch,
                   "destination has " + std::to_string(out.bytes.size()) + " bytes, the tensor " +
                       std::to_string(*checked_byte_size(e.dtype, e.shape)),
-                  index_name_, e.key);
+                  index_name_, key_for_errors(e.key));
     if (e.is_sliced()) {
       assemble_slices(e, out.bytes, verify_checksum);
       return;
@@ -252,9 +253,38 @@ class bundle_reader {
     return std::nullopt;
   }
 
+  // How errors name an entry. Slice keys are binary and start with byte 0, which would end
+  // error::what() (a C string) before the key and everything after it; they are named by the
+  // tensor and the slice instead, TF's way of printing slices: "w (slice 0,2:-)".
+  static std::string key_for_errors(std::string_view key) {
+    if (!is_slice_key(key)) return std::string(key);
+    const auto printable = [](std::string_view s) {
+      std::string out;
+      for (const char c : s) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b >= 0x20 && b < 0x7f) {
+          out.push_back(c);
+        } else {
+          constexpr char hex[] = "0123456789abcdef";
+          out += {'\\', 'x', hex[b >> 4], hex[b & 15]};
+        }
+      }
+      return out;
+    };
+    const auto k = decode_slice_key(key);
+    if (!k) return printable(key);
+    std::string out = printable(k->name) + " (slice ";
+    for (std::size_t d = 0; d < k->slice.extents.size(); ++d) {
+      const auto& x = k->slice.extents[d];
+      if (d > 0) out += ':';
+      out += x.length ? std::to_string(x.start) + ',' + std::to_string(*x.length) : "-";
+    }
+    return out + ')';
+  }
+
   [[noreturn]] void fail(errc code, const std::string& what, const std::string& key,
                          std::uint64_t offset) const {
-    throw error(code, what, index_name_, key, offset);
+    throw error(code, what, index_name_, key_for_errors(key), offset);
   }
 
   void parse_header(const std::vector<table_entry>& table) {
@@ -375,7 +405,7 @@ class bundle_reader {
                   "tensor bytes [" + std::to_string(e.offset) + ", +" + std::to_string(e.size) +
                       ") run past the end of the data file (" + std::to_string(f.size()) +
                       " bytes)",
-                  f.name(), e.key, e.offset);
+                  f.name(), key_for_errors(e.key), e.offset);
     if (e.dtype == dtype::string) {
       // Every element takes at least its one-byte length, so the count is backed by the file.
       if (e.num_elements() > e.size)
@@ -422,7 +452,7 @@ class bundle_reader {
       throw error(
           errc::checksum_mismatch,
           "tensor CRC32C " + std::to_string(actual) + ", entry says " + std::to_string(e.crc32c),
-          data_.at(e.shard_id).name(), e.key, e.offset);
+          data_.at(e.shard_id).name(), key_for_errors(e.key), e.offset);
   }
 
   // Parses a DT_STRING payload; fills `out` unless it is empty (verification only).
@@ -430,7 +460,8 @@ class bundle_reader {
     const auto bytes = stored_bytes(e);
     const std::string& file = data_.at(e.shard_id).name();
     const auto bad = [&](const std::string& what, std::uint64_t at) {
-      return error(errc::bad_format, "string tensor: " + what, file, e.key, e.offset + at);
+      return error(errc::bad_format, "string tensor: " + what, file, key_for_errors(e.key),
+                   e.offset + at);
     };
     const std::uint64_t n = e.num_elements();
     std::vector<std::uint64_t> lengths(static_cast<std::size_t>(n));
@@ -449,7 +480,7 @@ class bundle_reader {
     const std::uint32_t stored = load_u32le(bytes.data() + pos);
     if (stored != crc32c_mask(length_crc))
       throw error(errc::checksum_mismatch, "string tensor: checksum of the lengths does not match",
-                  file, e.key, e.offset + pos);
+                  file, key_for_errors(e.key), e.offset + pos);
     std::uint32_t crc = crc32c(bytes.data() + pos, 4, length_crc);
     pos += 4;
     if (total != bytes.size() - pos)
@@ -458,8 +489,8 @@ class bundle_reader {
                 pos);
     if (verify) crc = crc32c(bytes.subspan(pos), crc);
     if (verify && crc32c_mask(crc) != e.crc32c)
-      throw error(errc::checksum_mismatch, "string tensor CRC32C does not match", file, e.key,
-                  e.offset);
+      throw error(errc::checksum_mismatch, "string tensor CRC32C does not match", file,
+                  key_for_errors(e.key), e.offset);
     if (out.empty()) return;
     for (std::size_t i = 0; i < lengths.size(); ++i) {
       const auto len = static_cast<std::size_t>(lengths[i]);
