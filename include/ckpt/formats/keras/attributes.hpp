@@ -66,9 +66,36 @@ inline void write_fixed_width_strings(hid_t object, const hdf5::site& where,
   hdf5::detail::write_attribute(object, where, name, type.get(), space.get(), buffer.data());
 }
 
+// How many attributes of `object` are named `name` followed by a number as Keras writes it
+// (`name0`, `name1`, ..., no leading zeros), counting at most `limit` + 1.
+inline std::uint64_t count_pieces(hid_t object, const hdf5::site& where, const std::string& name,
+                                  std::uint64_t limit) {
+  struct state {
+    const std::string* name;
+    std::uint64_t limit, count = 0;
+  } s{&name, limit};
+  const auto visit = [](hid_t, const char* attribute, const H5A_info_t*, void* data) -> herr_t {
+    auto& st = *static_cast<state*>(data);
+    const std::string_view a(attribute);
+    if (!a.starts_with(*st.name)) return 0;
+    const std::string_view digits = a.substr(st.name->size());
+    if (digits.empty() || (digits.size() > 1 && digits.front() == '0') ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+      return 0;
+    return ++st.count > st.limit ? 1 : 0;
+  };
+  hdf5::preflight_object(object, where);
+  hsize_t index = 0;
+  hdf5::check(H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_NATIVE, &index, visit, &s), where,
+              "H5Aiterate2");
+  return s.count;
+}
+
 }  // namespace detail
 
 // The list stored as `name`, or as `name0`, `name1`, ... ; nothing if neither form is there.
+// Pieces must be numbered without a gap: Keras stops at the first missing one, which would drop
+// the names listed after it without a word.
 inline std::optional<std::vector<std::string>> read_name_list(hid_t object, const hdf5::site& where,
                                                               const std::string& name,
                                                               const load_limits& limits) {
@@ -76,9 +103,14 @@ inline std::optional<std::vector<std::string>> read_name_list(hid_t object, cons
     return detail::read_list_attribute(object, where, name, limits);
   if (!hdf5::has_attribute(object, where, name + "0")) return std::nullopt;
   std::vector<std::string> all;
-  for (std::uint64_t piece = 0;; ++piece) {
+  std::uint64_t piece = 0;
+  for (;; ++piece) {
     const std::string piece_name = name + std::to_string(piece);
     if (!hdf5::has_attribute(object, where, piece_name)) break;
+    // Empty pieces list no names, so only their number bounds the walk.
+    if (piece >= limits.max_entries)
+      throw error(errc::limit, "is split in more pieces than load_limits::max_entries", where.file,
+                  where.object + "@" + name);
     auto names = detail::read_list_attribute(object, where, piece_name, limits);
     if (names.size() > limits.max_entries - std::min<std::uint64_t>(all.size(), limits.max_entries))
       throw error(errc::limit, "lists more names than load_limits::max_entries", where.file,
@@ -86,6 +118,10 @@ inline std::optional<std::vector<std::string>> read_name_list(hid_t object, cons
     all.insert(all.end(), std::make_move_iterator(names.begin()),
                std::make_move_iterator(names.end()));
   }
+  if (detail::count_pieces(object, where, name, piece) != piece)
+    throw error(errc::bad_format,
+                "piece " + name + std::to_string(piece) + " is missing, and later pieces exist",
+                where.file, where.object + "@" + name);
   return all;
 }
 

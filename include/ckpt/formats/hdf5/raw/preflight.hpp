@@ -27,6 +27,7 @@
 
 #include "ckpt/core/error.hpp"
 #include "ckpt/formats/hdf5/raw/btree2.hpp"
+#include "ckpt/formats/hdf5/raw/chunk_btree.hpp"
 #include "ckpt/formats/hdf5/raw/datatype.hpp"
 #include "ckpt/formats/hdf5/raw/fractal_heap.hpp"
 #include "ckpt/formats/hdf5/raw/global_heap.hpp"
@@ -328,6 +329,13 @@ class preflight {
       src_.fail("chunk rank " + std::to_string(l.chunk.size()) +
                     " differs from the dataset's rank " + std::to_string(f.space->dims.size()),
                 address, object);
+    // Layout versions 1 to 3 index chunks with a version 1 B-tree, which libhdf5 descends
+    // without loop checks.
+    if (l.layout_class == 2 && l.version < 4 && l.address != undefined_address) {
+      std::uint64_t bytes = 0;
+      check_chunk_btree(src_, l.address, sizes_.offsets, l.chunk.size() + 1, object, bytes);
+      charge(bytes, l.address, object);
+    }
     if (l.layout_class == 0) {
       std::uint64_t needed = 0;
       if (__builtin_mul_overflow(f.space->elements, type.size, &needed) || needed != l.size)
