@@ -129,9 +129,12 @@ inline format_info format_for_load(const std::filesystem::path& path, const std:
   auto formats = registered_formats();
   for (auto& f : formats)
     if (f.detect && f.detect(path)) return f;
+  // A name too long or a loop of symbolic links is not a missing file.
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found)
     throw error(errc::not_found, "no such file or directory", path.string());
+  if (ec) throw error(errc::io, "cannot open: " + ec.message(), path.string());
   return format_for_save(path, {});
 }
 
