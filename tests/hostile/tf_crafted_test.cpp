@@ -888,10 +888,12 @@ slice_part part(tfc::tensor_slice_proto s, std::int64_t length, std::int64_t off
   return {std::move(s), tensor(dtype, {length}, offset, size, crc)};
 }
 
-// A bundle with the sliced tensor "p" of shape [4] listing `listed`, and the slice entries `parts`.
+// A bundle with the sliced tensor "p" of shape [length] (4 unless given) listing `listed`, and the
+// slice entries `parts`.
 std::string sliced_index(const std::vector<tfc::tensor_slice_proto>& listed,
-                         const std::vector<slice_part>& parts, std::int64_t own_size = 0) {
-  auto full = tensor(1, {4}, 0, own_size, 0);
+                         const std::vector<slice_part>& parts, std::int64_t own_size = 0,
+                         std::int64_t length = 4) {
+  auto full = tensor(1, {length}, 0, own_size, 0);
   full.slices = listed;
   key_values kv = {{"", header_value()}, {"p", tfc::encode(full)}};
   for (const auto& p : parts)
@@ -976,5 +978,37 @@ TEST_CASE("T24: slices", "[tf][hostile][crafted]") {
     c.refused(
         c.bundle(sliced_index({s0, s1}, {part(s0, 2, 0, 8), part(s1, 2, 8, 8)}, 4), four_floats),
         errc::bad_format, "must not have data of its own");
+  }
+}
+
+TEST_CASE("entries sharing stored bytes are refused", "[tf][hostile][crafted]") {
+  crafted c;
+  SECTION("two tensors on the same bytes") {
+    c.refused(
+        c.bundle(index_of({{"", header_value()}, {"a", float_entry()}, {"b", float_entry()}})),
+        errc::bad_format, "overlap those of 'a'");
+  }
+  SECTION("overlapping byte ranges") {
+    const auto a = tfc::encode(tensor(1, {2}, 0, 8, masked_crc(four_floats.substr(0, 8))));
+    const auto b = tfc::encode(tensor(1, {2}, 4, 8, masked_crc(four_floats.substr(4, 8))));
+    c.refused(c.bundle(index_of({{"", header_value()}, {"a", a}, {"b", b}}), four_floats),
+              errc::bad_format, "overlap those of 'a'");
+  }
+  SECTION("slices on one region: 16 bytes of data cannot stand for a tensor of 64") {
+    // Each slice entry is well-formed; together they would make a reader size the tensor at four
+    // times the data file.
+    std::vector<tfc::tensor_slice_proto> listed;
+    std::vector<slice_part> parts;
+    for (std::int64_t i = 0; i < 4; ++i) {
+      listed.push_back(slice(4 * i, 4));
+      parts.push_back(part(listed.back(), 4, 0, 16));
+    }
+    c.refused(c.bundle(sliced_index(listed, parts, 0, 16), four_floats), errc::bad_format,
+              "overlap those of 'p (slice 0,4)'");
+  }
+  SECTION("empty tensors may share an offset") {
+    const auto empty = tfc::encode(tensor(1, {0}, 0, 0, masked_crc("")));
+    c.loads(c.bundle(
+        index_of({{"", header_value()}, {"a", float_entry()}, {"b", empty}, {"c", empty}})));
   }
 }

@@ -19,10 +19,11 @@
 // range inside the data file, size = elements x element size for fixed-size dtypes, at most one
 // element per stored byte for strings, and for a sliced (partitioned) entry: no data of its own,
 // slices of the right rank inside the shape, each slice's entry present with the same dtype, and
-// enough slice data to cover the tensor. So an entry's element count is always backed by file
-// bytes, and a caller may size its buffer from it. Failures raise ckpt::error naming the file,
-// key and offset: bad_format, checksum_mismatch, limit, unsupported (big-endian bundles, a
-// producer/consumer version TF would refuse), not_found/io for missing or unreadable files.
+// enough slice data to cover the tensor; no two entries share stored bytes. So an entry's element
+// count is always backed by file bytes of its own, and a caller may size its buffer from it.
+// Failures raise ckpt::error naming the file, key and offset: bad_format, checksum_mismatch, limit,
+// unsupported (big-endian bundles, a producer/consumer version TF would refuse), not_found/io for
+// missing or unreadable files.
 //
 // read() checks dtype (dtype_mismatch) and shape (shape_mismatch) of the destination, then
 // copies. DT_STRING: varint lengths, their masked CRC32C (always checked), bytes; the stored size
@@ -109,6 +110,7 @@ class bundle_reader {
     for (const auto* list : {&slice_entries_, &entries_})
       for (const auto& e : *list)
         if (!e.is_sliced()) check_data_range(e);
+    check_no_shared_bytes();
     for (const auto& e : entries_)
       if (e.is_sliced()) check_slices(e);
   }
@@ -418,6 +420,29 @@ class bundle_reader {
         fail(errc::bad_format,
              "size " + std::to_string(e.size) + " for " + describe(e.dtype) + " of shape " +
                  to_string(e.shape),
+             e.key, e.index_offset);
+    }
+  }
+
+  // TensorFlow writes each tensor's bytes once, so no two entries share stored bytes. Requiring it
+  // keeps what a bundle lists within the size of its data files: entries pointing at the same
+  // bytes would let a small file make a reader allocate many times its size.
+  void check_no_shared_bytes() const {
+    std::vector<const bundle_entry*> stored;
+    for (const auto* list : {&slice_entries_, &entries_})
+      for (const auto& e : *list)
+        if (!e.is_sliced() && e.size > 0) stored.push_back(&e);
+    std::sort(stored.begin(), stored.end(), [](const bundle_entry* a, const bundle_entry* b) {
+      return a->shard_id != b->shard_id ? a->shard_id < b->shard_id : a->offset < b->offset;
+    });
+    for (std::size_t i = 1; i < stored.size(); ++i) {
+      const bundle_entry& before = *stored[i - 1];
+      const bundle_entry& e = *stored[i];
+      // check_data_range keeps offset + size inside the data file.
+      if (e.shard_id == before.shard_id && e.offset < before.offset + before.size)
+        fail(errc::bad_format,
+             "tensor bytes at " + std::to_string(e.offset) + " overlap those of '" +
+                 key_for_errors(before.key) + "'",
              e.key, e.index_offset);
     }
   }
