@@ -168,12 +168,12 @@ constexpr std::size_t tree_child0 = 24 + 24;
 struct CatalogLayer {
   std::vector<float> kernel, bias;
 };
-struct Model {
+struct CatalogModel {
   CatalogLayer conv, dense;
 };
 
 void write_keras2(const fs::path& path) {
-  Model m{{{1, 2, 3}, {4}}, {{5, 6}, {7}}};
+  CatalogModel m{{{1, 2, 3}, {4}}, {{5, 6}, {7}}};
   ckpt::save_options options;
   options.format = "keras2";
   options.sync = false;
@@ -883,7 +883,7 @@ TEST_CASE("H12: cycles of hard links between groups", "[hdf5][hostile][catalog]"
 
   SECTION("a cycle in a Keras 3 file") {
     const fs::path keras = dir / "cycle.weights.h5";
-    Model m{{{1, 2, 3}, {4}}, {{5, 6}, {7}}};
+    CatalogModel m{{{1, 2, 3}, {4}}, {{5, 6}, {7}}};
     ckpt::save_options options;
     options.format = "keras3";
     options.sync = false;
@@ -893,5 +893,35 @@ TEST_CASE("H12: cycles of hard links between groups", "[hdf5][hostile][catalog]"
       REQUIRE(H5Lcreate_hard(f, "/layers", f, "/layers/conv/loop", H5P_DEFAULT, H5P_DEFAULT) >= 0);
     });
     expect_refused(dir, keras, ckpt::errc::limit, "max_");
+  }
+}
+
+// libhdf5 and h5py read a file longer than its superblock's end of file (an HDF5 file inside a
+// larger one), and so does ckpt: bytes after the end are not part of the file.
+TEST_CASE("G4: bytes appended after an HDF5 file are ignored", "[hdf5][hostile][catalog]") {
+  scratch_dir dir("ckpt-hdf5-catalog");
+  for (const char* format : {"hdf5", "keras2", "keras3"}) {
+    INFO(format);
+    const fs::path path = dir / (std::string(format) + ".h5");
+    const CatalogModel saved{{{1, 2, 3}, {4}}, {{5, 6}, {7}}};
+    ckpt::save_options options;
+    options.format = format;
+    options.sync = false;
+    ckpt::save(saved, path, options);
+    spit(path, slurp(path) + std::string(4096, '\xa5') + "trailing bytes");
+    const auto r = run_in_child(dir / "stderr.txt", [&] {
+      CatalogModel loaded;
+      ckpt::load_options load;
+      load.format = format;
+      ckpt::load(loaded, path, load);
+      return loaded.conv.kernel == saved.conv.kernel && loaded.conv.bias == saved.conv.bias &&
+                     loaded.dense.kernel == saved.dense.kernel &&
+                     loaded.dense.bias == saved.dense.bias
+                 ? 0
+                 : 10;
+    });
+    INFO(r.message);
+    CHECK(r.status == 0);  // 10: other values
+    CHECK(r.printed == "");
   }
 }

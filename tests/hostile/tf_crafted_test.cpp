@@ -1012,3 +1012,16 @@ TEST_CASE("entries sharing stored bytes are refused", "[tf][hostile][crafted]") 
         index_of({{"", header_value()}, {"a", float_entry()}, {"b", empty}, {"c", empty}})));
   }
 }
+
+// TensorFlow reads only the byte ranges the `.index` names, so bytes after the last tensor of a
+// data file are not part of any tensor; ckpt reads them the same way.
+TEST_CASE("G4: bytes appended after the last tensor of a data file are ignored",
+          "[tf][hostile][crafted]") {
+  crafted c;
+  const auto prefix = c.bundle(index_with(float_entry()), one_float + std::string(4096, '\xa5'));
+  c.loads(prefix);
+  const tfc::bundle_reader r(prefix);
+  float v = 0;
+  r.read(r.at("a"), {ckpt::dtype::float32, {1}, std::as_writable_bytes(std::span(&v, 1)), {}});
+  CHECK(v == 1.0f);
+}
